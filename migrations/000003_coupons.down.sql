@@ -1,0 +1,3 @@
+DROP TABLE IF EXISTS outbox;
+DROP TABLE IF EXISTS coupons;
+DROP TABLE IF EXISTS coupon_events;
