@@ -12,6 +12,9 @@ CREATE TABLE coupon_events (
     -- whatever the application does, PostgreSQL refuses an issued_count above
     -- the quantity.
     issued_count        integer     NOT NULL DEFAULT 0 CHECK (issued_count >= 0 AND issued_count <= total_quantity),
+    -- Kept in the redeem / cancel-use transactions so an event's summary is
+    -- one row read, not a count over its coupons.
+    used_count          integer     NOT NULL DEFAULT 0 CHECK (used_count >= 0 AND used_count <= issued_count),
     issue_starts_at     timestamptz NOT NULL,
     issue_ends_at       timestamptz NOT NULL,
     valid_until         timestamptz,
