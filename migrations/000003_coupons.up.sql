@@ -24,9 +24,9 @@ CREATE TABLE coupon_events (
     status              text        NOT NULL DEFAULT 'ACTIVE' CHECK (status IN ('ACTIVE', 'SUSPENDED', 'ENDED')),
     created_at          timestamptz NOT NULL DEFAULT now(),
     updated_at          timestamptz NOT NULL DEFAULT now(),
-    CHECK (discount_type <> 'PERCENT' OR discount_value <= 100),
-    CHECK (issue_ends_at > issue_starts_at),
-    CHECK ((valid_until IS NULL) <> (valid_hours IS NULL))
+    CONSTRAINT coupon_events_percent_check CHECK (discount_type <> 'PERCENT' OR discount_value <= 100),
+    CONSTRAINT coupon_events_window_check CHECK (issue_ends_at > issue_starts_at),
+    CONSTRAINT coupon_events_validity_check CHECK ((valid_until IS NULL) <> (valid_hours IS NULL))
 );
 CREATE INDEX coupon_events_store_idx ON coupon_events (store_id, id);
 -- Nearby and the expiry batch look for events whose window is open.

@@ -20,6 +20,7 @@ import (
 	"github.com/couponpop/couponpop/internal/auth"
 	"github.com/couponpop/couponpop/internal/config"
 	"github.com/couponpop/couponpop/internal/httpapi"
+	"github.com/couponpop/couponpop/internal/issue"
 	"github.com/couponpop/couponpop/internal/logx"
 	"github.com/couponpop/couponpop/internal/member"
 	"github.com/couponpop/couponpop/internal/postgres"
@@ -59,6 +60,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return err
 	}
 	defer rdb.Close()
+	rs, closeLocks, err := redisx.Redsync(ctx, rdb, cfg.RedisLockAddrs, cfg.RedisPassword)
+	if err != nil {
+		return err
+	}
+	defer closeLocks()
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -67,6 +73,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	onErr := func(ctx context.Context, what string, err error) { log.WarnContext(ctx, what, "err", err) }
 	members := member.NewService(pool, tokens, cfg.RefreshTokenTTL)
 	stores := store.NewService(pool, onErr)
+	issuing := issue.NewService(pool, rdb, rs, stores, log, reg, issue.Options{})
+	// Runs after the HTTP server has drained: every accepted issue request
+	// gets its committed answer before the process exits.
+	defer issuing.Close()
 
 	srv := api.New(api.Deps{
 		Log:      log,
@@ -79,6 +89,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		Tokens:  tokens,
 		Members: members,
 		Stores:  stores,
+		Issue:   issuing,
 	})
 
 	httpSrv := &http.Server{

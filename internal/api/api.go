@@ -12,6 +12,7 @@ import (
 
 	"github.com/couponpop/couponpop/internal/auth"
 	"github.com/couponpop/couponpop/internal/httpapi"
+	"github.com/couponpop/couponpop/internal/issue"
 	"github.com/couponpop/couponpop/internal/member"
 	"github.com/couponpop/couponpop/internal/store"
 	"github.com/couponpop/couponpop/openapi"
@@ -25,6 +26,7 @@ type Deps struct {
 	Tokens   *auth.Tokens
 	Members  *member.Service
 	Stores   *store.Service
+	Issue    *issue.Service
 }
 
 // New returns the API server with every route mounted.
@@ -38,5 +40,6 @@ func New(d Deps) *httpapi.Server {
 	}))
 	member.Routes(v1, s, d.Members)
 	store.Routes(v1, s, d.Stores)
+	issue.Routes(v1, s, d.Issue)
 	return s
 }

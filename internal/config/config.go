@@ -20,6 +20,7 @@ type Config struct {
 	DatabaseURL        string
 	RedisAddr          string
 	RedisPassword      string
+	RedisLockAddrs     string
 	RabbitMQURL        string
 	OpenSearchURL      string
 	EmbeddingsURL      string
@@ -65,6 +66,7 @@ func Vars() []Var {
 		{"HTTP_ADDR", "127.0.0.1:8080", "address the HTTP API listens on", false, str(func(c *Config) *string { return &c.HTTPAddr })},
 		{"DATABASE_URL", "postgres://couponpop:couponpop@127.0.0.1:5432/couponpop?sslmode=disable", "PostgreSQL (with PostGIS) connection URL", true, str(func(c *Config) *string { return &c.DatabaseURL })},
 		{"REDIS_ADDR", "127.0.0.1:6379", "Redis address; a comma-separated list selects Redis Cluster", false, str(func(c *Config) *string { return &c.RedisAddr })},
+		{"REDIS_LOCK_ADDRS", "", "comma-separated independent Redis servers for the redsync (Redlock) issuance lock; empty uses REDIS_ADDR", false, str(func(c *Config) *string { return &c.RedisLockAddrs })},
 		{"REDIS_PASSWORD", "", "Redis password", true, str(func(c *Config) *string { return &c.RedisPassword })},
 		{"RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/", "RabbitMQ AMQP URL", true, str(func(c *Config) *string { return &c.RabbitMQURL })},
 		{"OPENSEARCH_URL", "http://127.0.0.1:9200", "OpenSearch base URL", false, str(func(c *Config) *string { return &c.OpenSearchURL })},

@@ -12,6 +12,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-redsync/redsync/v4"
+	redsyncredis "github.com/go-redsync/redsync/v4/redis"
+	"github.com/go-redsync/redsync/v4/redis/goredis/v9"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -41,4 +44,27 @@ func Open(ctx context.Context, addrs, password string, poolSize int) (redis.Univ
 		return nil, fmt.Errorf("ping redis %s: %w", addrs, err)
 	}
 	return rdb, nil
+}
+
+// Redsync returns the distributed-lock client: over the independent
+// servers in lockAddrs (Redlock, quorum n/2+1) when given, else over rdb.
+// The lock servers must be independent masters, not a cluster's nodes.
+func Redsync(ctx context.Context, rdb redis.UniversalClient, lockAddrs, password string) (*redsync.Redsync, func(), error) {
+	if strings.TrimSpace(lockAddrs) == "" {
+		return redsync.New(goredis.NewPool(rdb)), func() {}, nil
+	}
+	var pools []redsyncredis.Pool
+	var clients []*redis.Client
+	closeAll := func() {
+		for _, c := range clients {
+			c.Close()
+		}
+	}
+	for _, a := range strings.Split(lockAddrs, ",") {
+		c := redis.NewClient(&redis.Options{Addr: strings.TrimSpace(a), Password: password,
+			DialTimeout: 500 * time.Millisecond, ReadTimeout: 500 * time.Millisecond, WriteTimeout: 500 * time.Millisecond, MaxRetries: -1})
+		clients = append(clients, c)
+		pools = append(pools, goredis.NewPool(c))
+	}
+	return redsync.New(pools...), closeAll, nil
 }
