@@ -136,6 +136,11 @@ func mask(v string) string {
 		if _, has := u.User.Password(); has {
 			u.User = url.UserPassword(u.User.Username(), "xxxxx")
 		}
+		// libpq and pgx also take the password as a query parameter.
+		if q := u.Query(); q.Has("password") {
+			q.Set("password", "xxxxx")
+			u.RawQuery = q.Encode()
+		}
 		return u.String()
 	}
 	return "***(" + strconv.Itoa(len(v)) + " chars)"

@@ -52,8 +52,14 @@ func New(log *slog.Logger, reg prometheus.Registerer, gatherer prometheus.Gather
 		WriteError(c, log, derrors.New(derrors.NotFound, "ROUTE_NOT_FOUND", "no such route: "+c.Request.URL.Path))
 	})
 	e.NoMethod(func(c *gin.Context) {
-		WriteError(c, log, derrors.New(derrors.Invalid, "METHOD_NOT_ALLOWED", c.Request.Method+" is not allowed here"))
-		c.Status(http.StatusMethodNotAllowed)
+		// No domain error is a 405, so derrors has no kind for it: the
+		// router is its only source. Build the problem here, status and all
+		// (setting the status after WriteError has written is too late).
+		p := ProblemOf(derrors.New(derrors.Invalid, "METHOD_NOT_ALLOWED", c.Request.Method+" is not allowed here"))
+		p.Status, p.Title = http.StatusMethodNotAllowed, http.StatusText(http.StatusMethodNotAllowed)
+		p.Instance, p.RequestID = c.Request.URL.Path, RequestID(c)
+		c.Header("Content-Type", "application/problem+json")
+		c.AbortWithStatusJSON(p.Status, p)
 	})
 
 	e.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })

@@ -102,7 +102,10 @@ func migrator(pool *pgxpool.Pool) (*migrate.Migrate, func(), error) {
 		db.Close()
 		return nil, nil, fmt.Errorf("migrator: %w", err)
 	}
-	return m, func() { db.Close() }, nil
+	// m.Close closes the driver, which holds one connection of the pool for
+	// its whole life (the advisory lock's); closing only db would leak it,
+	// and a small pool would hang on the next Migrate or Version.
+	return m, func() { m.Close() }, nil
 }
 
 // SQLSTATE codes domain packages turn into domain errors.
