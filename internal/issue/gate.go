@@ -141,18 +141,33 @@ func (s *Service) release(req *request) { s.settle(req.reservation, "release") }
 // find the gate missing at the same moment (after a Redis restart or
 // FLUSHALL); the others wait for the lock and then find the gate built.
 func (s *Service) buildGate(ctx context.Context, eventID int64) error {
-	m := s.rs.NewMutex(lockKey(eventID, "build"),
-		redsync.WithExpiry(15*time.Second), redsync.WithTries(300),
-		redsync.WithRetryDelayFunc(func(int) time.Duration { return 20 * time.Millisecond }))
-	if err := m.LockContext(ctx); err != nil {
-		return fmt.Errorf("lock gate build: %w", err)
+	keys := gateKeys(eventID)
+	m := s.rs.NewMutex(lockKey(eventID, "build"), redsync.WithExpiry(15*time.Second))
+	// Whoever takes the lock builds; the others poll for the built gate
+	// instead of queueing for the lock one by one.
+	for {
+		err := m.TryLockContext(ctx)
+		if err == nil {
+			break
+		}
+		var taken *redsync.ErrTaken
+		if !errors.As(err, &taken) {
+			return fmt.Errorf("lock gate build: %w", err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(5 * time.Millisecond):
+		}
+		if n, err := s.rdb.Exists(ctx, keys[0]).Result(); err != nil || n > 0 {
+			return err
+		}
 	}
 	defer func() {
 		uctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
 		_, _ = m.UnlockContext(uctx)
 	}()
-	keys := gateKeys(eventID)
 	if n, err := s.rdb.Exists(ctx, keys[0]).Result(); err != nil || n > 0 {
 		return err // built by whoever held the lock before us
 	}

@@ -254,9 +254,11 @@ func issueHandler(c *gin.Context, s *httpapi.Server, svc *Service) error {
 	if err := svc.FinishIdem(rctx, p.MemberID, id, key, status, body); err != nil {
 		s.Log().WarnContext(ctx, "store idempotent answer", "err", err)
 	}
+	// The first answer is byte for byte the one replays will give.
+	ct := "application/json"
 	if ierr != nil {
-		return ierr
+		ct = "application/problem+json"
 	}
-	c.Data(status, "application/json", body)
+	c.Data(status, ct, body)
 	return nil
 }
