@@ -69,7 +69,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
-	tokens := auth.NewTokens(cfg.JWTSecret, cfg.JWTSecretPrevious, cfg.AccessTokenTTL, auth.NewRedisDenyList(rdb))
+	deny := auth.NewRedisDenyList(rdb)
+	tokens := auth.NewTokens(cfg.JWTSecret, cfg.JWTSecretPrevious, cfg.AccessTokenTTL, deny)
 	onErr := func(ctx context.Context, what string, err error) { log.WarnContext(ctx, what, "err", err) }
 	members := member.NewService(pool, tokens, cfg.RefreshTokenTTL)
 	stores := store.NewService(pool, onErr)
@@ -101,6 +102,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		IdleTimeout:       120 * time.Second,
 	}
 	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return deny.Run(gctx) })
 	g.Go(func() error {
 		log.Info("listening", "addr", cfg.HTTPAddr)
 		if err := httpSrv.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {

@@ -131,8 +131,13 @@ func (s *Service) flush(eventID int64, batch []*request) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 
-	issued, refused, err := s.writeBatch(ctx, eventID, batch)
 	s.metrics.batchSize.Observe(float64(len(batch)))
+	if !s.opts.NoGate {
+		if batch = s.gate(ctx, eventID, batch); len(batch) == 0 {
+			return
+		}
+	}
+	issued, refused, err := s.writeBatch(ctx, eventID, batch)
 	s.metrics.flushSeconds.Observe(time.Since(start).Seconds())
 	if err != nil {
 		s.log.Error("issue batch failed", "event_id", eventID, "size", len(batch), "err", err)

@@ -36,22 +36,36 @@ func lockKey(eventID int64, what string) string {
 	return "issue:{ev:" + strconv.FormatInt(eventID, 10) + "}:lock:" + what
 }
 
-// reserveScript: KEYS = gate keys, ARGV[1] = member id.
-// Returns {outcome, gen}: outcome > 0 is the member's coupon number,
-// -1 already at the limit, -2 sold out, -3 no gate (rebuild), -4 suspended,
-// -5 ended.
+// reserveScript reserves for a whole batch in one round trip.
+// KEYS = gate keys, ARGV = member ids in arrival order.
+// Returns {-3} when there is no gate (rebuild it), {-4, gen} when the event
+// is suspended, {-5, gen} when it has ended, else {0, gen, o1, o2, ...} with
+// one outcome per member: > 0 the member's coupon number, -1 already at the
+// limit, -2 sold out.
 var reserveScript = redis.NewScript(`
 local gen = redis.call('HGET', KEYS[1], 'gen')
-if not gen then return {-3, ''} end
+if not gen then return {-3} end
 local status = redis.call('HGET', KEYS[1], 'status')
 if status == 'SUSPENDED' then return {-4, gen} end
 if status ~= 'ACTIVE' then return {-5, gen} end
-local n = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0')
-if n >= tonumber(redis.call('HGET', KEYS[1], 'limit')) then return {-1, gen} end
-if tonumber(redis.call('HGET', KEYS[1], 'reserved')) >= tonumber(redis.call('HGET', KEYS[1], 'total')) then return {-2, gen} end
-redis.call('HINCRBY', KEYS[1], 'reserved', 1)
-redis.call('HINCRBY', KEYS[2], ARGV[1], 1)
-return {n + 1, gen}
+local limit = tonumber(redis.call('HGET', KEYS[1], 'limit'))
+local total = tonumber(redis.call('HGET', KEYS[1], 'total'))
+local reserved = tonumber(redis.call('HGET', KEYS[1], 'reserved'))
+local out = {0, gen}
+for i = 1, #ARGV do
+  local n = tonumber(redis.call('HGET', KEYS[2], ARGV[i]) or '0')
+  if n >= limit then
+    out[#out + 1] = -1
+  elseif reserved >= total then
+    out[#out + 1] = -2
+  else
+    reserved = reserved + 1
+    redis.call('HSET', KEYS[2], ARGV[i], n + 1)
+    out[#out + 1] = n + 1
+  end
+end
+redis.call('HSET', KEYS[1], 'reserved', reserved)
+return out
 `)
 
 // settleScript gives back a reservation PostgreSQL refused, only within the
@@ -88,38 +102,69 @@ type reservation struct {
 	gen               string
 }
 
-// reserve takes one coupon of stock and one of the member's allowance in
-// Redis, rebuilding the gate from PostgreSQL first if it is missing.
-func (s *Service) reserve(ctx context.Context, snap *snapshot, memberID int64) (*reservation, error) {
-	keys := gateKeys(snap.id)
+// gate runs a batch through the Redis gate: it answers the requests Redis
+// refuses (duplicates, sold out, suspended) at once and returns the ones it
+// admitted, each holding a reservation. One Lua call serves the whole
+// batch. If Redis cannot be reached, every request goes on to PostgreSQL
+// without a reservation.
+func (s *Service) gate(ctx context.Context, eventID int64, batch []*request) []*request {
+	keys := gateKeys(eventID)
+	args := make([]any, len(batch))
+	for i, r := range batch {
+		args[i] = r.memberID
+	}
 	for attempt := 0; ; attempt++ {
-		v, err := reserveScript.Run(ctx, s.rdb, keys, memberID).Slice()
+		v, err := reserveScript.Run(ctx, s.rdb, keys, args...).Slice()
 		if err != nil {
-			return nil, fmt.Errorf("reserve: %w", err)
+			s.metrics.gateBypass.Add(float64(len(batch)))
+			return batch
 		}
-		outcome, _ := v[0].(int64)
+		switch head, _ := v[0].(int64); head {
+		case -4, -5:
+			why := ErrEventSuspended
+			if head == -5 {
+				why = ErrNotInWindow
+			}
+			for _, r := range batch {
+				r.done <- result{err: why}
+			}
+			return nil
+		case -3:
+			if attempt >= 2 {
+				s.log.Warn("issue gate still missing after rebuild; going to PostgreSQL", "event_id", eventID)
+				return batch
+			}
+			if err := s.buildGate(ctx, eventID); err != nil {
+				if errors.Is(err, ErrEventNotFound) {
+					for _, r := range batch {
+						r.done <- result{err: err}
+					}
+					return nil
+				}
+				s.log.Warn("build issue gate; going to PostgreSQL", "event_id", eventID, "err", err)
+				s.metrics.gateBypass.Add(float64(len(batch)))
+				return batch
+			}
+			continue
+		}
 		gen, _ := v[1].(string)
-		switch {
-		case outcome > 0:
-			return &reservation{eventID: snap.id, memberID: memberID, gen: gen}, nil
-		case outcome == -1:
-			return nil, ErrAlreadyIssued
-		case outcome == -2:
-			return nil, ErrSoldOut
-		case outcome == -4:
-			return nil, ErrEventSuspended
-		case outcome == -5:
-			return nil, ErrNotInWindow
-		case attempt >= 2:
-			return nil, fmt.Errorf("reserve: gate for event %d still missing after rebuild", snap.id)
+		admitted := batch[:0:0]
+		for i, r := range batch {
+			switch o, _ := v[2+i].(int64); {
+			case o > 0:
+				r.reservation = &reservation{eventID: eventID, memberID: r.memberID, gen: gen}
+				admitted = append(admitted, r)
+			case o == -1:
+				r.done <- result{err: ErrAlreadyIssued}
+			default:
+				r.done <- result{err: ErrSoldOut}
+			}
 		}
-		if err := s.buildGate(ctx, snap.id); err != nil {
-			return nil, err
-		}
+		return admitted
 	}
 }
 
-// release gives a reservation back after PostgreSQL refused or failed the
+// settle gives a reservation back after PostgreSQL refused or failed the
 // request. how is "release", "soldout" or "already".
 func (s *Service) settle(r *reservation, how string) {
 	if r == nil {

@@ -16,16 +16,20 @@
 //  1. An in-process snapshot of the event (refreshed every second) answers
 //     the cheap refusals — EVENT_SUSPENDED, NOT_IN_WINDOW, OUT_OF_RANGE —
 //     without any I/O.
-//  2. A Redis Lua script (gate.go) atomically checks the member's count and
-//     the stock and reserves one of each. Duplicate taps and everything after
-//     the sell-out are refused here, so PostgreSQL only ever sees about as
-//     many requests as there are coupons.
-//  3. Reserved requests for the same event queue in a group-commit writer
-//     (batch.go). One flusher per event and process takes whatever has
-//     queued, acquires the event's redsync lock once for the whole batch,
-//     and writes every coupon, the issued_count and the outbox rows in ONE
-//     statement in one transaction. Everyone in the batch gets their answer
-//     after COMMIT.
+//  2. Requests for the same event queue in a group-commit writer (batch.go).
+//     One flusher per event and process takes whatever has queued and runs
+//     it through the Redis gate (gate.go): one Lua call checks each member's
+//     count and the stock and reserves for the whole batch. Duplicate taps
+//     and everything after the sell-out are answered right there, so
+//     PostgreSQL only ever sees about as many requests as there are coupons.
+//  3. For what the gate admitted, the flusher acquires the event's redsync
+//     lock once and writes every coupon, the issued_count and the outbox
+//     rows in ONE statement in one transaction. Everyone in the batch gets
+//     their answer after COMMIT.
+//
+// Both Redis and PostgreSQL are paid per batch, not per request: at a few
+// hundred requests per batch, a request costs neither a Redis round trip
+// nor a commit of its own.
 //
 // PostgreSQL alone enforces the invariants: the batch statement locks the
 // event row, admits at most total_quantity − issued_count rows, numbers each
@@ -58,7 +62,6 @@ import (
 	"time"
 
 	"github.com/go-redsync/redsync/v4"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
@@ -178,28 +181,11 @@ func (s *Service) Issue(ctx context.Context, p auth.Principal, eventID int64, at
 		return Coupon{}, err
 	}
 
-	req := &request{memberID: p.MemberID, done: make(chan result, 1)}
-	if !s.opts.NoGate {
-		r, err := s.reserve(ctx, snap, p.MemberID)
-		switch {
-		case err == nil:
-			req.reservation = r
-		case isRedisDown(err):
-			// Redis is a gate, not the truth: without it every request goes
-			// to PostgreSQL, which enforces the invariants on its own.
-			s.metrics.gateBypass.Inc()
-		default:
-			s.metrics.outcome(err)
-			return Coupon{}, err
-		}
-	}
-
 	code, err := newCode()
 	if err != nil {
-		s.release(req)
 		return Coupon{}, err
 	}
-	req.code = code
+	req := &request{memberID: p.MemberID, code: code, done: make(chan result, 1)}
 	s.batcher(eventID).submit(s, req)
 
 	// The request is queued: its answer comes after COMMIT or rollback. We
@@ -210,28 +196,8 @@ func (s *Service) Issue(ctx context.Context, p auth.Principal, eventID int64, at
 	return res.coupon, res.err
 }
 
-// isRedisDown reports whether err means Redis could not be reached (as
-// opposed to a domain refusal from the gate).
-func isRedisDown(err error) bool {
-	if err == nil {
-		return false
-	}
-	if _, ok := derrors.As(err); ok {
-		return false
-	}
-	return true
-}
-
 func isCheck(err error, constraint string) bool {
 	return postgres.IsViolation(err, postgres.CheckViolation, constraint)
-}
-
-// pgErrCode returns the SQLSTATE of err, if it is a PostgreSQL error.
-func pgErrCode(err error) string {
-	if e, ok := err.(*pgconn.PgError); ok {
-		return e.Code
-	}
-	return ""
 }
 
 func (s *Service) eventChanged(ctx context.Context, ev Event) {
