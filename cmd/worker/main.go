@@ -134,6 +134,23 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return err
 	}
 
+	// The push queue must be bound before the relay publishes anything, or
+	// the exchange drops the first messages of a fresh broker as
+	// unroutable. RabbitMQ may still be starting (ECS starts everything at
+	// once), so wait for it rather than fail.
+	for {
+		err := push.DeclareTopology(cfg.RabbitMQURL, push.DefaultTopology())
+		if err == nil {
+			break
+		}
+		log.Warn("declare push topology; retrying", "err", err)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(2 * time.Second):
+		}
+	}
+
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	relay := outbox.NewRelay(pool, outbox.RelayConfig{URL: cfg.RabbitMQURL, Log: log, Registerer: reg})

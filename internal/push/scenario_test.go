@@ -144,9 +144,9 @@ func TestRemindExpiring(t *testing.T) {
 		return id
 	}
 	due := coupon("ISSUED", 3*time.Hour)
-	coupon("ISSUED", 30*time.Hour)  // not yet
-	coupon("USED", 3*time.Hour)     // used
-	coupon("ISSUED", -time.Hour)    // already expired
+	coupon("ISSUED", 30*time.Hour) // not yet
+	coupon("USED", 3*time.Hour)    // used
+	coupon("ISSUED", -time.Hour)   // already expired
 	due2 := coupon("ISSUED", 23*time.Hour)
 
 	n, err := push.RemindExpiring(ctx, pool, now)

@@ -149,3 +149,20 @@ func (t Topology) delayFor(d time.Duration) time.Duration {
 	}
 	return pick
 }
+
+// DeclareTopology connects, declares t and disconnects. The worker runs it
+// before it starts the outbox relay: on a fresh broker, a message the
+// relay published before the push queue was bound would be dropped by the
+// exchange as unroutable.
+func DeclareTopology(url string, t Topology) error {
+	conn, err := amqp.DialConfig(url, amqp.Config{Dial: amqp.DefaultDial(5 * time.Second)})
+	if err != nil {
+		return fmt.Errorf("dial rabbitmq: %w", err)
+	}
+	defer conn.Close()
+	ch, err := conn.Channel()
+	if err != nil {
+		return fmt.Errorf("open channel: %w", err)
+	}
+	return t.Declare(ch)
+}

@@ -152,7 +152,7 @@ func TestPoisonMessageDeadLetteredOnce(t *testing.T) {
 	poison := []outbox.Message{
 		{Kind: outbox.CouponIssued, TraceID: trace(outbox.CouponIssued), Payload: "not an object"},
 		{Kind: outbox.CouponIssued, TraceID: trace(outbox.CouponIssued), Payload: map[string]any{"coupon_id": 1}}, // no member
-		{Kind: outbox.CouponIssued, TraceID: "", Payload: map[string]any{"member_id": 1}},                        // no trace
+		{Kind: outbox.CouponIssued, TraceID: "", Payload: map[string]any{"member_id": 1}},                         // no trace
 	}
 	tok := token(t)
 	tr := trace(outbox.CouponIssued)
