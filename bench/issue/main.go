@@ -57,6 +57,7 @@ func run() error {
 	vus := flag.Int("vus", 1000, "concurrent virtual users")
 	dur := flag.Duration("duration", 10*time.Second, "time per strategy")
 	only := flag.String("only", "", "comma-separated strategy names to run (default all)")
+	rate := flag.Int("rate", 0, "also run each strategy open-loop at this many requests/s (k6 constant-arrival-rate); 0 skips")
 	pgbenchClients := flag.Int("pgbench-clients", 64, "pgbench clients for the PostgreSQL ceiling")
 	flag.Parse()
 	ctx := context.Background()
@@ -116,11 +117,22 @@ func run() error {
 	fmt.Printf("Issuance benchmark: %d virtual users, %s per strategy, GOMAXPROCS=%d, fresh customer per request\n\n", *vus, *dur, 2)
 	fmt.Printf("| strategy | issued | issues/s | p50 ms | p99 ms | errors |\n|---|---:|---:|---:|---:|---:|\n")
 	for _, st := range strategies {
-		res, err := runStrategy(ctx, pool, rdb, rs, tokens, log, st, toks, &next, *vus, *dur)
+		res, err := runStrategy(ctx, pool, rdb, rs, tokens, log, st, toks, &next, *vus, *dur, 0)
 		if err != nil {
 			return fmt.Errorf("%s: %w", st.name, err)
 		}
 		fmt.Printf("| %s | %d | %.0f | %.1f | %.1f | %d |\n", st.name, res.ok, res.rate, res.p50, res.p99, res.errs)
+	}
+	if *rate > 0 {
+		fmt.Printf("\nOpen loop at %d requests/s (up to %d in flight; latency from the scheduled start, so queueing counts):\n\n", *rate, *vus)
+		fmt.Printf("| strategy | issued | issues/s | p50 ms | p99 ms | dropped | errors |\n|---|---:|---:|---:|---:|---:|---:|\n")
+		for _, st := range strategies {
+			res, err := runStrategy(ctx, pool, rdb, rs, tokens, log, st, toks, &next, *vus, *dur, *rate)
+			if err != nil {
+				return fmt.Errorf("%s: %w", st.name, err)
+			}
+			fmt.Printf("| %s | %d | %.0f | %.1f | %.1f | %d | %d |\n", st.name, res.ok, res.rate, res.p50, res.p99, res.dropped, res.errs)
+		}
 	}
 
 	// The sell-out storm: stock 100, everyone keeps tapping. Refusals never
@@ -142,6 +154,7 @@ func run() error {
 
 type result struct {
 	ok, errs int64
+	dropped  int64
 	rate     float64
 	p50, p99 float64
 }
@@ -181,7 +194,7 @@ func newEvent(ctx context.Context, pool *pgxpool.Pool, svc *issue.Service, store
 }
 
 func runStrategy(ctx context.Context, pool *pgxpool.Pool, rdb *redis.Client, rs *redsync.Redsync, tokens *auth.Tokens,
-	log *slog.Logger, st strategy, toks []string, next *atomic.Int64, vus int, dur time.Duration) (result, error) {
+	log *slog.Logger, st strategy, toks []string, next *atomic.Int64, vus int, dur time.Duration, rate int) (result, error) {
 	svc, stores, base, stop, err := serve(pool, rdb, rs, tokens, log, st.opts)
 	if err != nil {
 		return result{}, err
@@ -191,7 +204,12 @@ func runStrategy(ctx context.Context, pool *pgxpool.Pool, rdb *redis.Client, rs 
 	if err != nil {
 		return result{}, err
 	}
-	res := load(base, ev, toks, next, vus, dur, true)
+	var res result
+	if rate > 0 {
+		res = loadAtRate(base, ev, toks, next, vus, rate, dur)
+	} else {
+		res = load(base, ev, toks, next, vus, dur, true)
+	}
 	// Check the truth after the run: rows == issued_count == 201 answers.
 	var rows, issued int64
 	if err := pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM coupons WHERE event_id = $1), issued_count FROM coupon_events WHERE id = $1`, ev).Scan(&rows, &issued); err != nil {
@@ -215,6 +233,79 @@ func soldOutStorm(ctx context.Context, pool *pgxpool.Pool, rdb *redis.Client, rs
 		return result{}, err
 	}
 	return load(base, ev, toks, next, vus, dur, false), nil
+}
+
+// loadAtRate starts requests on a fixed schedule, rate per second, on at
+// most vus workers; a request that finds no free worker is dropped and
+// counted (k6's dropped_iterations). Latency runs from the scheduled start.
+func loadAtRate(base string, eventID int64, toks []string, next *atomic.Int64, vus, rate int, dur time.Duration) result {
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: vus, MaxIdleConns: vus, IdleConnTimeout: time.Minute}, Timeout: 30 * time.Second}
+	url := fmt.Sprintf("%s/api/v1/coupon-events/%d/issue", base, eventID)
+	body := []byte(`{"lat":37.5563,"lng":126.9236}`)
+	jobs := make(chan time.Time, vus)
+	var ok, errs, dropped atomic.Int64
+	lat := make([][]time.Duration, vus)
+	var wg sync.WaitGroup
+	for v := range vus {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for at := range jobs {
+				i := next.Add(1)
+				if int(i) >= len(toks) {
+					errs.Add(1)
+					continue
+				}
+				req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+				req.Header.Set("Authorization", "Bearer "+toks[i])
+				req.Header.Set("Content-Type", "application/json")
+				resp, err := client.Do(req)
+				if err != nil {
+					errs.Add(1)
+					continue
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				lat[v] = append(lat[v], time.Since(at))
+				if resp.StatusCode == http.StatusCreated {
+					ok.Add(1)
+				} else {
+					errs.Add(1)
+				}
+			}
+		}()
+	}
+	start := time.Now()
+	total := int(float64(rate) * dur.Seconds())
+	for n := 0; n < total; {
+		due := int(float64(rate) * time.Since(start).Seconds())
+		for ; n < due && n < total; n++ {
+			at := start.Add(time.Duration(float64(n) / float64(rate) * float64(time.Second)))
+			select {
+			case jobs <- at:
+			default:
+				dropped.Add(1)
+			}
+		}
+		time.Sleep(200 * time.Microsecond)
+	}
+	close(jobs)
+	wg.Wait()
+	elapsed := time.Since(start)
+	var all []time.Duration
+	for _, l := range lat {
+		all = append(all, l...)
+	}
+	slices.Sort(all)
+	return result{ok: ok.Load(), errs: errs.Load(), dropped: dropped.Load(), rate: float64(ok.Load()) / elapsed.Seconds(),
+		p50: percentile(all, 0.50), p99: percentile(all, 0.99)}
+}
+
+func percentile(sorted []time.Duration, p float64) float64 {
+	if len(sorted) == 0 {
+		return 0
+	}
+	return float64(sorted[int(float64(len(sorted)-1)*p)].Microseconds()) / 1000
 }
 
 // load runs vus loops for dur; each request is a fresh customer. With
@@ -268,17 +359,11 @@ func load(base string, eventID int64, toks []string, next *atomic.Int64, vus int
 		all = append(all, l...)
 	}
 	slices.Sort(all)
-	pct := func(p float64) float64 {
-		if len(all) == 0 {
-			return 0
-		}
-		return float64(all[int(float64(len(all)-1)*p)].Microseconds()) / 1000
-	}
 	n := ok.Load()
 	if !countOnlyCreated {
 		n = answered.Load()
 	}
-	return result{ok: ok.Load(), errs: errs.Load(), rate: float64(n) / elapsed.Seconds(), p50: pct(0.50), p99: pct(0.99)}
+	return result{ok: ok.Load(), errs: errs.Load(), rate: float64(n) / elapsed.Seconds(), p50: percentile(all, 0.50), p99: percentile(all, 0.99)}
 }
 
 // pgbenchCeiling runs pgbench with a one-row INSERT per transaction, the
