@@ -79,6 +79,19 @@ func TestIssueNeverOversells(t *testing.T) {
 			rows, issued := dbCounts(t, ev.ID)
 			assert.Equal(t, 100, rows, "coupon rows")
 			assert.Equal(t, 100, issued, "issued_count")
+			if !tt.opts.NoGate {
+				// The gate was built from PostgreSQL once per loss, not once per
+				// request: first use, plus once after the flush.
+				builds := 0.0
+				for _, e := range servers {
+					builds += e.counter(t, "issue_gate_builds_total")
+				}
+				want := 1.0
+				if tt.flush {
+					want = 2
+				}
+				assert.LessOrEqual(t, builds, want, "gate builds")
+			}
 		})
 	}
 }

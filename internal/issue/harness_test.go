@@ -58,6 +58,7 @@ type env struct {
 	tokens *auth.Tokens
 	srv    *httptest.Server
 	client *http.Client
+	reg    *prometheus.Registry
 }
 
 func newEnv(t testing.TB, opts issue.Options) *env {
@@ -77,7 +78,7 @@ func newEnvWith(t testing.TB, opts issue.Options, r redis.UniversalClient, rs *r
 		Members: member.NewService(pool, tokens, time.Hour), Stores: stores, Issue: svc})
 	srv := httptest.NewServer(s.Engine)
 	t.Cleanup(func() { srv.Close(); svc.Close() })
-	return &env{svc: svc, stores: stores, tokens: tokens, srv: srv, client: &http.Client{
+	return &env{svc: svc, stores: stores, tokens: tokens, srv: srv, reg: reg, client: &http.Client{
 		Timeout:   30 * time.Second,
 		Transport: &http.Transport{MaxIdleConnsPerHost: 2000, MaxConnsPerHost: 0},
 	}}
@@ -220,4 +221,21 @@ func dbCounts(t testing.TB, eventID int64) (rows, issuedCount int) {
 		`SELECT (SELECT count(*) FROM coupons WHERE event_id = $1), issued_count FROM coupon_events WHERE id = $1`,
 		eventID).Scan(&rows, &issuedCount))
 	return rows, issuedCount
+}
+
+// counter reads a counter's value from the env's registry.
+func (e *env) counter(t testing.TB, name string) float64 {
+	t.Helper()
+	mfs, err := e.reg.Gather()
+	require.NoError(t, err)
+	for _, mf := range mfs {
+		if mf.GetName() == name {
+			total := 0.0
+			for _, m := range mf.GetMetric() {
+				total += m.GetCounter().GetValue()
+			}
+			return total
+		}
+	}
+	return 0
 }
