@@ -2,6 +2,7 @@ package issue_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"sync"
 	"testing"
@@ -159,4 +160,41 @@ func TestIssueWithRedisDown(t *testing.T) {
 	again := up.issue(t, ev.ID, up.token(t, members(t, auth.Customer, 1)[0], auth.Customer), hongdae.Lat, hongdae.Lng, nil)
 	assert.Equal(t, http.StatusConflict, again.Status)
 	assert.Equal(t, "SOLD_OUT", again.code())
+}
+
+// If the PostgreSQL write fails, what the gate reserved is given back: the
+// customers get a retryable 503, and once PostgreSQL recovers every coupon
+// can still be issued.
+func TestFailedWriteGivesReservationsBack(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, issue.Options{})
+	f := newFixture(t, e)
+	ev := f.event(t, e, 10, nil)
+	// Warm the gate, then make every insert for this event fail.
+	first := members(t, auth.Customer, 1)
+	require.Equal(t, http.StatusCreated, e.issue(t, ev.ID, e.token(t, first[0], auth.Customer), hongdae.Lat, hongdae.Lng, nil).Status)
+	_, err := pool.Exec(ctx, fmt.Sprintf(`
+		CREATE FUNCTION fail_event_%[1]d() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN RAISE EXCEPTION 'disk on fire'; END $$;
+		CREATE TRIGGER fail_event_%[1]d BEFORE INSERT ON coupons
+		FOR EACH ROW WHEN (NEW.event_id = %[1]d) EXECUTE FUNCTION fail_event_%[1]d();`, ev.ID))
+	require.NoError(t, err)
+
+	broken := stampede(t, []*env{e}, ev.ID, members(t, auth.Customer, 20), nil)
+	// At most 9 can hold a reservation at once; the others are told it is
+	// sold out for now. Nobody is told they have a coupon.
+	assert.Zero(t, broken.m["201"], "answers: %v", broken.m)
+	assert.Positive(t, broken.m["ISSUE_BUSY"], "answers: %v", broken.m)
+	assert.Equal(t, 20, broken.m["ISSUE_BUSY"]+broken.m["SOLD_OUT"], "answers: %v", broken.m)
+	left, err := e.svc.Remaining(ctx, []int64{ev.ID})
+	require.NoError(t, err)
+	assert.Equal(t, 9, left[ev.ID], "reservations given back")
+
+	_, err = pool.Exec(ctx, fmt.Sprintf(`DROP TRIGGER fail_event_%[1]d ON coupons; DROP FUNCTION fail_event_%[1]d();`, ev.ID))
+	require.NoError(t, err)
+	healed := stampede(t, []*env{e}, ev.ID, members(t, auth.Customer, 30), nil)
+	assert.Equal(t, 9, healed.m["201"], "answers: %v", healed.m)
+	rows, issued := dbCounts(t, ev.ID)
+	assert.Equal(t, 10, rows)
+	assert.Equal(t, 10, issued)
 }
