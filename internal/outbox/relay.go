@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -43,6 +44,10 @@ type RelayConfig struct {
 	// PollInterval is the wait after a poll that found less than a full
 	// batch (default 100 ms).
 	PollInterval time.Duration
+	// Parallel is how many sessions this relay runs side by side (default
+	// 2), each on its own connection and transaction: while one waits for
+	// the broker's confirms, another is in PostgreSQL.
+	Parallel int
 	// Retention is how long published rows are kept before the relay
 	// deletes them (default 24 h; negative keeps them forever).
 	Retention time.Duration
@@ -95,6 +100,9 @@ func NewRelay(db *pgxpool.Pool, cfg RelayConfig) *Relay {
 	if cfg.PollInterval <= 0 {
 		cfg.PollInterval = 100 * time.Millisecond
 	}
+	if cfg.Parallel <= 0 {
+		cfg.Parallel = 2
+	}
 	if cfg.Retention == 0 {
 		cfg.Retention = 24 * time.Hour
 	}
@@ -124,22 +132,32 @@ func NewRelay(db *pgxpool.Pool, cfg RelayConfig) *Relay {
 // connection breaks (a broker restart) and retries PostgreSQL errors, so it
 // returns only ctx's error.
 func (r *Relay) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	for i := range r.cfg.Parallel {
+		wg.Go(func() { r.loop(ctx, i == 0) })
+	}
+	wg.Wait()
+	return ctx.Err()
+}
+
+// loop runs sessions until ctx ends; the first loop also purges.
+func (r *Relay) loop(ctx context.Context, purger bool) {
 	backoff := 100 * time.Millisecond
 	for {
-		err := r.session(ctx)
+		err := r.session(ctx, purger)
 		if ctx.Err() != nil {
-			return ctx.Err()
+			return
 		}
 		r.log.Warn("relay session ended; reconnecting", "err", err, "in", backoff)
 		if !sleepCtx(ctx, backoff) {
-			return ctx.Err()
+			return
 		}
 		backoff = min(backoff*2, 5*time.Second)
 	}
 }
 
 // session runs rounds on one AMQP connection until it breaks.
-func (r *Relay) session(ctx context.Context) error {
+func (r *Relay) session(ctx context.Context, purger bool) error {
 	conn, err := amqp.DialConfig(r.cfg.URL, amqp.Config{Dial: amqp.DefaultDial(5 * time.Second), Properties: amqp.Table{"connection_name": "outbox-relay"}})
 	if err != nil {
 		return fmt.Errorf("dial rabbitmq: %w", err)
@@ -173,7 +191,7 @@ func (r *Relay) session(ctx context.Context) error {
 			r.log.Warn("relay round failed", "err", err)
 			n = 0
 		}
-		if r.cfg.Retention > 0 && time.Since(lastPurge) > time.Minute {
+		if purger && r.cfg.Retention > 0 && time.Since(lastPurge) > time.Minute {
 			lastPurge = time.Now()
 			if err := r.purge(ctx); err != nil && ctx.Err() == nil {
 				r.log.Warn("purge published outbox rows", "err", err)
