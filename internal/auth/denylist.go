@@ -91,6 +91,11 @@ func (d *RedisDenyList) Run(ctx context.Context) error {
 func (d *RedisDenyList) follow(ctx context.Context) error {
 	sub := d.rdb.Subscribe(ctx, denyChannel)
 	defer sub.Close()
+	// ReceiveTimeout blocks in a socket read that does not watch ctx, and
+	// a timeout loops: closing the subscription is what ends follow (and
+	// so Run, and the API's graceful shutdown) when ctx is canceled.
+	stop := context.AfterFunc(ctx, func() { _ = sub.Close() })
+	defer stop()
 	if _, err := sub.Receive(ctx); err != nil {
 		return err
 	}
