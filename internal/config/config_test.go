@@ -3,6 +3,8 @@ package config_test
 import (
 	"bytes"
 	"fmt"
+	"os"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -137,4 +139,21 @@ func TestUsageListsEveryVariable(t *testing.T) {
 	}
 	assert.Contains(t, out, "default: 15m")
 	assert.Contains(t, out, "default: (empty)")
+}
+
+// TestREADMEConfigurationTable keeps README.md's table of variables true:
+// the same names, in the same order, with the same defaults.
+func TestREADMEConfigurationTable(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	require.NoError(t, err)
+	row := regexp.MustCompile("(?m)^\\| `([A-Z0-9_]+)` \\| (?:`([^`]*)`)? *\\| (.*) \\|$")
+	var got []string
+	for _, m := range row.FindAllStringSubmatch(string(readme), -1) {
+		got = append(got, m[1]+"="+m[2]+" ("+m[3]+")")
+	}
+	var want []string
+	for _, v := range config.Vars() {
+		want = append(want, v.Name+"="+v.Default+" ("+v.Help+")")
+	}
+	assert.Equal(t, want, got, "regenerate README.md's Configuration table from `go run ./cmd/api --help`")
 }
