@@ -61,6 +61,7 @@ func run() error {
 	procs := flag.Int("processors", 4, "worker batches in flight")
 	latency := flag.Duration("fcm-latency", 0, "latency the fake FCM adds to every answer")
 	relays := flag.Int("relays", 1, "outbox relays (each runs RelayConfig.Parallel sessions, 2 by default)")
+	debug := flag.Bool("debug", false, "log every batch's stage timings to stderr")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	flag.Parse()
 	if *cpuprofile != "" {
@@ -131,7 +132,11 @@ func run() error {
 		default:
 			return fmt.Errorf("unknown scenario %q", sc)
 		}
-		res, err := measure(ctx, pool, rdb, amqpURL, runID+"-"+sc, *n, *batch, *procs, *relays, *latency, fill)
+		level := slog.LevelWarn
+		if *debug {
+			level = slog.LevelDebug
+		}
+		res, err := measure(ctx, pool, rdb, amqpURL, runID+"-"+sc, *n, *batch, *procs, *relays, *latency, level, fill)
 		if err != nil {
 			return fmt.Errorf("%s: %w", sc, err)
 		}
@@ -179,7 +184,7 @@ type result struct {
 
 // measure fills the outbox, then times relay + worker draining it into a
 // fresh fake FCM.
-func measure(ctx context.Context, pool *pgxpool.Pool, rdb redis.UniversalClient, amqpURL, name string, n, batch, procs, relays int, latency time.Duration, fill func() error) (result, error) {
+func measure(ctx context.Context, pool *pgxpool.Pool, rdb redis.UniversalClient, amqpURL, name string, n, batch, procs, relays int, latency time.Duration, level slog.Level, fill func() error) (result, error) {
 	fcm := fcmfake.New(fcmfake.WithProject("bench"))
 	fcm.SetLatency(latency)
 	srv := httptest.NewServer(fcm)
@@ -203,7 +208,7 @@ func measure(ctx context.Context, pool *pgxpool.Pool, rdb redis.UniversalClient,
 		return result{}, fmt.Errorf("fill outbox: %w", err)
 	}
 
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	runCtx, cancel := context.WithCancel(ctx)
 	worker := push.NewWorker(pool, rdb, client, push.WorkerConfig{URL: amqpURL, Topology: topo, BatchSize: batch, Processors: procs, Log: log})
 	var wg sync.WaitGroup

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"slices"
 	"strconv"
@@ -79,6 +80,16 @@ type batchState struct {
 	reject  []amqp.Delivery // poison: dead-lettered by the queue's DLX
 	history map[[2]string]*history
 	gone    []string
+	// laps times the stages, for the debug log of each batch.
+	laps []any
+	lap  time.Time
+}
+
+// mark records how long the stage just finished took.
+func (b *batchState) mark(stage string) {
+	now := time.Now()
+	b.laps = append(b.laps, stage, now.Sub(b.lap).Round(time.Microsecond).String())
+	b.lap = now
 }
 
 func (b *batchState) record(h history) {
@@ -101,7 +112,7 @@ var lockSeq atomic.Uint64
 // and the Redis locks turn the devices already reached into no-ops.
 func (w *Worker) handle(ctx context.Context, cch *amqp.Channel, pub *publisher, batch []amqp.Delivery) {
 	now := w.cfg.Now()
-	st := &batchState{history: map[[2]string]*history{}}
+	st := &batchState{history: map[[2]string]*history{}, lap: time.Now()}
 	var jobs []*pending
 	var ack []amqp.Delivery
 
@@ -146,11 +157,13 @@ func (w *Worker) handle(ctx context.Context, cch *amqp.Channel, pub *publisher, 
 		}
 	}
 
+	st.mark("deliver")
 	if err := w.recordHistory(ctx, st); err != nil {
 		// The pushes went out; only the history row is missing. Not worth
 		// resending for, so log and go on.
 		w.log.Error("record notification history", "err", err)
 	}
+	st.mark("history")
 	if err := pub.publish(ctx, st.out); err != nil {
 		// Follow-ups unconfirmed: leave the whole batch to redelivery.
 		w.log.Warn("publish follow-up jobs failed; batch will be redelivered", "err", err)
@@ -162,11 +175,16 @@ func (w *Worker) handle(ctx context.Context, cch *amqp.Channel, pub *publisher, 
 	for _, d := range st.reject {
 		_ = cch.Reject(d.DeliveryTag, false)
 	}
+	st.mark("publish")
 	for _, d := range ack {
 		if err := cch.Ack(d.DeliveryTag, false); err != nil {
 			w.log.Debug("ack failed (redelivery will find the devices done)", "err", err)
 			break
 		}
+	}
+	if w.log.Enabled(ctx, slog.LevelDebug) {
+		st.mark("ack")
+		w.log.Debug("push batch", append([]any{"deliveries", len(batch), "follow_ups", len(st.out)}, st.laps...)...)
 	}
 }
 
@@ -235,6 +253,7 @@ func (w *Worker) deliver(ctx context.Context, jobs []*pending, st *batchState, n
 	members = slices.Compact(members)
 	slices.Sort(events)
 	events = slices.Compact(events)
+	st.mark("decode")
 	recips, err := w.loadRecipients(ctx, members)
 	if err != nil {
 		return err
@@ -293,6 +312,7 @@ func (w *Worker) deliver(ctx context.Context, jobs []*pending, st *batchState, n
 		return nil
 	}
 
+	st.mark("load")
 	// Lock every device's send: SET NX with GET tells in one round trip
 	// whether this worker may send (nil), someone sent it already
 	// ("done"), or someone is sending it right now (a lock value).
@@ -337,7 +357,9 @@ func (w *Worker) deliver(ctx context.Context, jobs []*pending, st *batchState, n
 		return nil
 	}
 
+	st.mark("lock")
 	results := w.sendAll(ctx, mine)
+	st.mark("send")
 
 	// Classify, then settle the locks in one pipeline: done for 7 days
 	// where FCM accepted, released where it did not, so a retry can take

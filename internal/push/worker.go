@@ -83,6 +83,9 @@ func (c *WorkerConfig) defaults() {
 	def(&c.LockTTL, 90*time.Second)
 	def(&c.DoneTTL, 7*24*time.Hour)
 	def(&c.DrainTimeout, 20*time.Second)
+	// A lock that could expire under a live send would let a redelivered
+	// copy send too: keep every send well inside the lock.
+	c.SendTimeout = min(c.SendTimeout, c.LockTTL*2/3)
 	if c.Now == nil {
 		c.Now = time.Now
 	}
