@@ -15,8 +15,13 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
+	"github.com/gin-gonic/gin"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/couponpop/couponpop/internal/httpapi"
+	"github.com/couponpop/couponpop/internal/push"
+	"github.com/couponpop/couponpop/internal/store"
 )
 
 func do(h http.Handler, method, path, token, body string, header map[string]string) *httptest.ResponseRecorder {
@@ -141,18 +146,21 @@ func (c *contract) send(k call) []byte {
 	return body
 }
 
+// id reads the id of a JSON resource.
+func id(t *testing.T, body []byte) int64 {
+	t.Helper()
+	var v struct{ ID int64 }
+	require.NoError(t, json.Unmarshal(body, &v), "%s", body)
+	require.NotZero(t, v.ID, "%s", body)
+	return v.ID
+}
+
 // TestResponsesMatchOpenAPI walks a merchant and a customer through the
 // API, from signup to redeem, validating every exchange against the
 // description.
 func TestResponsesMatchOpenAPI(t *testing.T) {
 	a := newAPI(t)
 	c := &contract{t: t, doc: loadSpec(t), h: a.srv.Engine}
-	id := func(body []byte) int64 {
-		var v struct{ ID int64 }
-		require.NoError(t, json.Unmarshal(body, &v), "%s", body)
-		require.NotZero(t, v.ID, "%s", body)
-		return v.ID
-	}
 	tokens := func(body []byte) (access, refresh string) {
 		var v struct{ AccessToken, RefreshToken string }
 		require.NoError(t, json.Unmarshal(body, &struct {
@@ -178,7 +186,7 @@ func TestResponsesMatchOpenAPI(t *testing.T) {
 	c.send(call{method: "GET", path: "/api/v1/members/me", token: system, wantStatus: 200})
 
 	// A store.
-	store := id(c.send(call{method: "POST", path: "/api/v1/stores", token: owner, wantStatus: 201,
+	store := id(t, c.send(call{method: "POST", path: "/api/v1/stores", token: owner, wantStatus: 201,
 		body: `{"name":"계약 카페","category":"CAFE","description":"테스트","address":"서울 강남구 강남대로 396","lat":37.4979,"lng":127.0276,"phone":"02-555-0000"}`}))
 	storePath := fmt.Sprintf("/api/v1/stores/%d", store)
 	c.send(call{method: "POST", path: "/api/v1/stores", token: guest, body: `{"name":"x","category":"CAFE","lat":1,"lng":1}`, wantStatus: 403, wantCode: "FORBIDDEN_ROLE"})
@@ -193,7 +201,7 @@ func TestResponsesMatchOpenAPI(t *testing.T) {
 	// An event, and a coupon from it.
 	start := time.Now().Add(-time.Minute).UTC().Format(time.RFC3339)
 	end := time.Now().Add(2 * time.Hour).UTC().Format(time.RFC3339)
-	event := id(c.send(call{method: "POST", path: storePath + "/coupon-events", token: owner, wantStatus: 201,
+	event := id(t, c.send(call{method: "POST", path: storePath + "/coupon-events", token: owner, wantStatus: 201,
 		body: fmt.Sprintf(`{"title":"아메리카노 1000원 할인","discount_type":"AMOUNT","discount_value":1000,"min_order_amount":4000,"total_quantity":3,"issue_starts_at":%q,"issue_ends_at":%q,"valid_hours":24}`, start, end)}))
 	eventPath := fmt.Sprintf("/api/v1/coupon-events/%d", event)
 	c.send(call{method: "POST", path: storePath + "/coupon-events", token: owner, wantStatus: 400, wantCode: "VALIDATION_FAILED",
@@ -206,8 +214,8 @@ func TestResponsesMatchOpenAPI(t *testing.T) {
 	c.send(call{method: "POST", path: eventPath + "/resume", token: owner, wantStatus: 200})
 
 	key := map[string]string{"Idempotency-Key": "contract-1"}
-	coupon := id(c.send(call{method: "POST", path: eventPath + "/issue", token: guest, header: key, body: `{"lat":37.4979,"lng":127.0276}`, wantStatus: 201}))
-	assert.Equal(t, coupon, id(c.send(call{method: "POST", path: eventPath + "/issue", token: guest, header: key, body: `{"lat":37.4979,"lng":127.0276}`, wantStatus: 201})), "a replay answers the same coupon")
+	coupon := id(t, c.send(call{method: "POST", path: eventPath + "/issue", token: guest, header: key, body: `{"lat":37.4979,"lng":127.0276}`, wantStatus: 201}))
+	assert.Equal(t, coupon, id(t, c.send(call{method: "POST", path: eventPath + "/issue", token: guest, header: key, body: `{"lat":37.4979,"lng":127.0276}`, wantStatus: 201})), "a replay answers the same coupon")
 	c.send(call{method: "POST", path: eventPath + "/issue", token: guest, body: `{"lat":37.4979,"lng":127.0276}`, wantStatus: 409, wantCode: "ALREADY_ISSUED"})
 	c.send(call{method: "POST", path: eventPath + "/issue", token: guest, body: `{"lat":"here"}`, wantStatus: 400, wantCode: "INVALID_LOCATION"})
 	c.send(call{method: "POST", path: eventPath + "/issue", token: owner, body: `{"lat":37.4979,"lng":127.0276}`, wantStatus: 403, wantCode: "FORBIDDEN_ROLE"})
@@ -235,4 +243,55 @@ func TestResponsesMatchOpenAPI(t *testing.T) {
 	c.send(call{method: "GET", path: "/readyz", wantStatus: 200})
 	c.send(call{method: "GET", path: "/metrics", wantStatus: 200})
 	c.send(call{method: "GET", path: "/openapi.yaml", wantStatus: 200})
+}
+
+// TestPushResponsesMatchOpenAPI does the same for the push routes, mounted
+// here beside api.New until api.New mounts them itself.
+func TestPushResponsesMatchOpenAPI(t *testing.T) {
+	a := newAPI(t)
+	push.Routes(a.srv.Engine.Group("/api/v1", a.tokens.Authenticate(func(c *gin.Context, err error) {
+		httpapi.WriteError(c, a.srv.Log(), err)
+	})), a.srv, push.NewService(pool, store.NewService(pool, func(context.Context, string, error) {})))
+	c := &contract{t: t, doc: loadSpec(t), h: a.srv.Engine}
+
+	ctx := context.Background()
+	var memberID, ownerID, storeID int64
+	require.NoError(t, pool.QueryRow(ctx, `INSERT INTO members (email, password_hash, nickname, role)
+		VALUES ('push@contract.test', 'x', '푸시', 'CUSTOMER') RETURNING id`).Scan(&memberID))
+	require.NoError(t, pool.QueryRow(ctx, `INSERT INTO members (email, password_hash, nickname, role)
+		VALUES ('push-owner@contract.test', 'x', '사장', 'OWNER') RETURNING id`).Scan(&ownerID))
+	owner, _, err := a.tokens.Issue(ownerID, "OWNER")
+	require.NoError(t, err)
+	storeID = id(t, c.send(call{method: "POST", path: "/api/v1/stores", token: owner, wantStatus: 201,
+		body: `{"name":"구독 카페","category":"CAFE","lat":37.5446,"lng":127.0559}`}))
+	member, _, err := a.tokens.Issue(memberID, "CUSTOMER")
+	require.NoError(t, err)
+	system, _, err := a.tokens.IssueSystem(time.Minute)
+	require.NoError(t, err)
+
+	device := `{"token":"fcm-token-contract-1","platform":"ANDROID","device_id":"pixel-8"}`
+	c.send(call{method: "POST", path: "/api/v1/devices", token: member, body: device, wantStatus: 201})
+	c.send(call{method: "POST", path: "/api/v1/devices", token: member, body: device, wantStatus: 200})
+	c.send(call{method: "POST", path: "/api/v1/devices", token: member, body: `{"token":"x","platform":"PALM","device_id":"p"}`, wantStatus: 400, wantCode: "VALIDATION_FAILED"})
+	c.send(call{method: "POST", path: "/api/v1/devices", token: system, body: device, wantStatus: 403, wantCode: "MEMBER_REQUIRED"})
+	c.send(call{method: "POST", path: "/api/v1/devices", body: device, wantStatus: 401, wantCode: "UNAUTHENTICATED"})
+
+	sub := fmt.Sprintf("/api/v1/stores/%d/subscription", storeID)
+	c.send(call{method: "PUT", path: sub, token: member, wantStatus: 204})
+	c.send(call{method: "PUT", path: sub, token: member, wantStatus: 204})
+	c.send(call{method: "PUT", path: "/api/v1/stores/999999/subscription", token: member, wantStatus: 404, wantCode: "STORE_NOT_FOUND"})
+	c.send(call{method: "DELETE", path: sub, token: member, wantStatus: 204})
+
+	c.send(call{method: "GET", path: "/api/v1/members/me/notifications?limit=5", token: member, wantStatus: 200})
+	c.send(call{method: "GET", path: "/api/v1/members/me/notifications?cursor=nope", token: member, wantStatus: 400, wantCode: "VALIDATION_FAILED"})
+	c.send(call{method: "GET", path: "/api/v1/members/me/notification-preferences", token: member, wantStatus: 200})
+	c.send(call{method: "PUT", path: "/api/v1/members/me/notification-preferences", token: member,
+		body: `{"quiet_hours":{"start":"22:00","end":"07:00"},"timezone":"Asia/Seoul"}`, wantStatus: 200})
+	c.send(call{method: "PUT", path: "/api/v1/members/me/notification-preferences", token: member, body: `{}`, wantStatus: 200})
+	c.send(call{method: "PUT", path: "/api/v1/members/me/notification-preferences", token: member,
+		body: `{"quiet_hours":{"start":"25:00","end":"07:00"}}`, wantStatus: 400, wantCode: "VALIDATION_FAILED"})
+
+	c.send(call{method: "DELETE", path: "/api/v1/devices?token=fcm-token-contract-1", token: member, wantStatus: 204})
+	c.send(call{method: "DELETE", path: "/api/v1/devices", token: member, body: `{"token":"fcm-token-contract-1"}`, wantStatus: 204})
+	c.send(call{method: "DELETE", path: "/api/v1/devices", token: member, body: `{}`, wantStatus: 400, wantCode: "VALIDATION_FAILED"})
 }
