@@ -15,12 +15,12 @@ import (
 	"github.com/couponpop/couponpop/internal/redisx/redistest"
 )
 
-// Redis database 6 belongs to this package's tests.
+// Redis database 10 belongs to this package's tests.
 var rdb *redis.Client
 
 func TestMain(m *testing.M) {
 	var err error
-	if rdb, err = redistest.Open(6); err != nil {
+	if rdb, err = redistest.Open(10); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
