@@ -1,10 +1,12 @@
 package outbox
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -225,24 +227,32 @@ type row struct {
 func (r *Relay) round(ctx context.Context, ch *amqp.Channel) (int, error) {
 	var published int
 	err := pgx.BeginFunc(ctx, r.db, func(tx pgx.Tx) error {
-		// The partial index outbox_unpublished_idx holds exactly the rows
-		// this wants, in id order; SKIP LOCKED steps over the batch another
-		// relay holds instead of queueing behind it.
+		// Claim and mark a batch in one statement: the partial index
+		// outbox_unpublished_idx holds exactly the rows this wants, in id
+		// order; SKIP LOCKED steps over the batch another relay holds
+		// instead of queueing behind it; and the row is written once
+		// (the update) rather than locked and then updated. The mark only
+		// counts if the transaction commits, which it does after the
+		// broker's confirms. ARRAY(...) makes the claim an InitPlan that
+		// runs once; a plain IN could rescan it and claim more than $1.
 		rows, _ := tx.Query(ctx, `
-			SELECT id, kind, trace_id, payload, created_at
-			FROM outbox
-			WHERE published_at IS NULL
-			ORDER BY id
-			LIMIT $1
-			FOR UPDATE SKIP LOCKED`, r.cfg.BatchSize)
+			UPDATE outbox SET published_at = now()
+			WHERE id = ANY(ARRAY(
+				SELECT id FROM outbox
+				WHERE published_at IS NULL
+				ORDER BY id
+				LIMIT $1
+				FOR UPDATE SKIP LOCKED))
+			RETURNING id, kind, trace_id, payload, created_at`, r.cfg.BatchSize)
 		batch, err := pgx.CollectRows(rows, pgx.RowToStructByPos[row])
 		if err != nil {
-			return fmt.Errorf("select unpublished: %w", err)
+			return fmt.Errorf("claim unpublished: %w", err)
 		}
 		if len(batch) == 0 {
 			r.lag.Set(0)
 			return nil
 		}
+		slices.SortFunc(batch, func(a, b row) int { return cmp.Compare(a.ID, b.ID) })
 		r.lag.Set(time.Since(batch[0].CreatedAt).Seconds())
 
 		confirms := make([]*amqp.DeferredConfirmation, len(batch))
@@ -260,20 +270,22 @@ func (r *Relay) round(ctx context.Context, ch *amqp.Channel) (int, error) {
 				return fmt.Errorf("publish outbox %d: %w", m.ID, err)
 			}
 		}
-		ids := make([]int64, 0, len(batch))
+		var nacked []int64
 		for i, c := range confirms {
 			ok, err := c.WaitContext(ctx)
 			if err != nil {
 				return fmt.Errorf("confirm outbox %d: %w", batch[i].ID, err)
 			}
-			if ok { // a nack leaves the row for the next round
-				ids = append(ids, batch[i].ID)
+			if !ok { // a nack leaves the row for the next round
+				nacked = append(nacked, batch[i].ID)
 			}
 		}
-		if _, err := tx.Exec(ctx, `UPDATE outbox SET published_at = now() WHERE id = ANY($1)`, ids); err != nil {
-			return fmt.Errorf("mark published: %w", err)
+		if len(nacked) > 0 {
+			if _, err := tx.Exec(ctx, `UPDATE outbox SET published_at = NULL WHERE id = ANY($1)`, nacked); err != nil {
+				return fmt.Errorf("unmark nacked: %w", err)
+			}
 		}
-		published = len(ids)
+		published = len(batch) - len(nacked)
 		counts := map[string]int{}
 		for i, c := range confirms {
 			if c.Acked() {
@@ -283,11 +295,11 @@ func (r *Relay) round(ctx context.Context, ch *amqp.Channel) (int, error) {
 		for k, n := range counts {
 			r.published.WithLabelValues(k).Add(float64(n))
 		}
-		if len(ids) < len(batch) {
+		if len(nacked) > 0 {
 			// Commit what was confirmed; the rest stays for the next round
 			// (a nack, or a channel that closed under the wait, which the
 			// session notices and reconnects).
-			r.log.Warn("broker did not confirm every message", "confirmed", len(ids), "batch", len(batch))
+			r.log.Warn("broker did not confirm every message", "confirmed", published, "batch", len(batch))
 		}
 		return nil
 	})

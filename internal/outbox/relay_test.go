@@ -176,7 +176,7 @@ func TestRelayLatency(t *testing.T) {
 func TestRelayPurgesPublishedRows(t *testing.T) {
 	exchange, deliveries := listen(t)
 	write(t, outbox.Message{Kind: outbox.StoreChanged, TraceID: "STORE_CHANGED:purge", Payload: map[string]int{"store_id": 1}})
-	runRelays(t, 1, outbox.RelayConfig{URL: amqpURL, Exchange: exchange, Retention: time.Nanosecond})
+	runRelays(t, 1, outbox.RelayConfig{URL: amqpURL, Exchange: exchange, Retention: time.Nanosecond, Parallel: 1})
 	select {
 	case <-deliveries:
 	case <-time.After(5 * time.Second):
