@@ -1,0 +1,475 @@
+package geo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/couponpop/couponpop/internal/derrors"
+)
+
+// Categories a store may have (the same list as package store, which
+// imports this package; a test keeps the two equal).
+var Categories = []string{"CAFE", "FOOD", "BAKERY", "BAR", "CONVENIENCE", "BEAUTY", "FASHION", "ENTERTAINMENT", "ETC"}
+
+// Nearby limits.
+const (
+	DefaultRadiusM = 1000
+	MaxRadiusM     = 20000
+	DefaultLimit   = 20
+	MaxLimit       = 100
+)
+
+// ErrInvalidRadius is a radius_m that is not a number in (0, 20000].
+var ErrInvalidRadius = derrors.New(derrors.Invalid, "INVALID_RADIUS", "radius_m must be a number of metres above 0 and at most 20000")
+
+// Query is a validated nearby question. Build it with ParseQuery or
+// NewQuery.
+type Query struct {
+	At       Point
+	RadiusM  float64
+	Category string // empty: every category
+	Limit    int
+}
+
+// NewQuery validates a nearby question; zero radius and limit take the
+// defaults.
+func NewQuery(at Point, radiusM float64, category string, limit int) (Query, error) {
+	if radiusM == 0 {
+		radiusM = DefaultRadiusM
+	}
+	if math.IsNaN(radiusM) || radiusM <= 0 || radiusM > MaxRadiusM {
+		return Query{}, ErrInvalidRadius
+	}
+	if limit == 0 {
+		limit = DefaultLimit
+	}
+	if limit < 1 || limit > MaxLimit {
+		return Query{}, derrors.Invalidf("limit", "must be an integer between 1 and %d", MaxLimit)
+	}
+	if category != "" && !slices.Contains(Categories, category) {
+		return Query{}, derrors.Invalidf("category", "must be one of %s", strings.Join(Categories, ", "))
+	}
+	return Query{At: at, RadiusM: radiusM, Category: category, Limit: limit}, nil
+}
+
+// ParseQuery validates the query string of GET /coupons/nearby.
+func ParseQuery(lat, lng, radius, category, limit string) (Query, error) {
+	at, err := ParsePoint(lat, lng)
+	if err != nil {
+		return Query{}, err
+	}
+	r := 0.0
+	if radius != "" {
+		r, err = strconv.ParseFloat(radius, 64)
+		if err != nil || r <= 0 {
+			return Query{}, ErrInvalidRadius
+		}
+	}
+	n := 0
+	if limit != "" {
+		n, err = strconv.Atoi(limit)
+		if err != nil || n == 0 {
+			return Query{}, derrors.Invalidf("limit", "must be an integer between 1 and %d", MaxLimit)
+		}
+	}
+	return NewQuery(at, r, category, n)
+}
+
+// Nearby is the answer: stores with issuable events, nearest first.
+type Nearby struct {
+	Items []NearbyItem `json:"items"`
+}
+
+// NearbyItem is one store of a nearby answer.
+type NearbyItem struct {
+	Store     StoreBrief   `json:"store"`
+	DistanceM float64      `json:"distance_m"`
+	Events    []EventBrief `json:"events"`
+}
+
+// StoreBrief is what a map pin shows of a store.
+type StoreBrief struct {
+	ID       int64   `json:"id"`
+	Name     string  `json:"name"`
+	Category string  `json:"category"`
+	Lat      float64 `json:"lat"`
+	Lng      float64 `json:"lng"`
+	Address  string  `json:"address"`
+}
+
+// EventBrief is an issuable event as a nearby answer shows it.
+type EventBrief struct {
+	ID            int64     `json:"id"`
+	Title         string    `json:"title"`
+	DiscountType  string    `json:"discount_type"`
+	DiscountValue int       `json:"discount_value"`
+	Remaining     int       `json:"remaining"`
+	IssueEndsAt   time.Time `json:"issue_ends_at"`
+}
+
+// Distances are reported, compared and ordered at millimetre resolution:
+// a store is within the radius when its distance rounded to the millimetre
+// is at most radius_m, and ties order by store id. PostGIS and Distance
+// agree to well under a micrometre, so both paths make the same decisions
+// (except for a store within a micrometre of a half-millimetre, which no
+// test or person will ever place).
+func roundMM(d float64) float64 { return math.Round(d*1000) / 1000 }
+
+// Bounds between Redis' distance and the geodesic one. Redis measures on
+// a sphere of radius 6372797.56 m; the WGS84 geodesic is between 0.9941
+// (meridians near the equator) and 1.0042 (near the poles) times that, and
+// Redis stores a member's position as a 52-bit geohash, off by at most
+// ~0.6 m. With margins:
+//
+//	geodesic ≤ r        ⇒ redis ≤ r·searchFactor + searchSlackM
+//	redis ≥ b           ⇒ geodesic ≥ (b − searchSlackM)·lowFactor
+const (
+	searchFactor = 1.008
+	searchSlackM = 1.0
+	lowFactor    = 0.993
+)
+
+// Nearby answers a nearby question from the Redis index, or from PostGIS
+// when the index is missing (a rebuild is requested), Redis is down, or
+// the circle reaches where Redis GEO cannot go. Both paths give the same
+// answer; see docs/GEO.md.
+func (s *Service) Nearby(ctx context.Context, q Query) (Nearby, error) {
+	now := s.now()
+	if s.redisUp() && redisCanAnswer(q) {
+		n, err := s.nearbyRedis(ctx, q, now)
+		if err == nil {
+			s.m.nearby.WithLabelValues("redis").Inc()
+			return n, nil
+		}
+		if ctx.Err() != nil {
+			return Nearby{}, ctx.Err()
+		}
+		switch {
+		case errors.Is(err, errIndexMissing):
+			s.requestRebuild()
+		case errors.Is(err, errIndexIncomplete):
+			s.log.WarnContext(ctx, "geo index inconsistent; answering from PostGIS", "err", err)
+			s.stale.Store(true)
+			s.requestRebuild()
+		default:
+			s.log.WarnContext(ctx, "geo index unavailable; answering from PostGIS", "err", err)
+			s.redisFailed(err)
+		}
+		n, err = s.nearbyPostGIS(ctx, q, now)
+		if err != nil {
+			return Nearby{}, err
+		}
+		s.m.nearby.WithLabelValues("postgis_fallback").Inc()
+		return n, nil
+	}
+	n, err := s.nearbyPostGIS(ctx, q, now)
+	if err != nil {
+		return Nearby{}, err
+	}
+	s.m.nearby.WithLabelValues("postgis").Inc()
+	return n, nil
+}
+
+// redisCanAnswer: the searched circle stays within Redis GEO's latitudes.
+func redisCanAnswer(q Query) bool {
+	reach := (q.RadiusM*searchFactor + searchSlackM) / 110000 // degrees of latitude, generously
+	return math.Abs(q.At.Lat)+reach < maxRedisLat
+}
+
+var (
+	errIndexMissing    = errors.New("geo: the Redis index is missing")
+	errIndexIncomplete = errors.New("geo: a store in the Redis index has no summary")
+)
+
+// candidate is a store that may be in the answer.
+type candidate struct {
+	id     int64
+	d      float64 // geodesic metres, rounded to the millimetre
+	store  summary
+	events []cachedEvent // those issuable now by the index's knowledge
+}
+
+func less(a, b *candidate) int {
+	if a.d != b.d {
+		if a.d < b.d {
+			return -1
+		}
+		return 1
+	}
+	return int(a.id - b.id)
+}
+
+// nearbyRedis answers from the index. Redis finds candidates on its
+// sphere; the exact geodesic distance (Distance, what PostGIS computes)
+// decides membership and order. Redis' circle is a little larger than the
+// asked one, and the answer is accepted only once it is provably complete:
+// every store Redis has not returned is farther, geodesically, than every
+// store in the answer (the bounds above). Otherwise it searches again,
+// wider and with a larger count.
+func (s *Service) nearbyRedis(ctx context.Context, q Query, now time.Time) (Nearby, error) {
+	last := q.RadiusM*searchFactor + searchSlackM
+	first := min(s.opts.FirstRadiusM, last)
+	count := 2*q.Limit + 8
+	nowMicro := now.UnixMicro()
+	stock := map[int64]int{}
+	for round := 0; ; round++ {
+		s.m.rounds.Inc()
+		res, err := searchScript.Run(ctx, s.rdb, []string{s.keys.set(q.Category), s.keys.sum},
+			q.At.Lng, q.At.Lat, first, count, last).Slice()
+		if errors.Is(err, redis.Nil) {
+			return Nearby{}, errIndexMissing
+		}
+		if err != nil {
+			return Nearby{}, fmt.Errorf("search index: %w", err)
+		}
+		searched, _ := strconv.ParseFloat(res[0].(string), 64)
+		hits := (len(res) - 1) / 3
+
+		// What no returned store can beat: Redis returned everything
+		// within its bound, so the rest is geodesically beyond safe.
+		bound := searched
+		if hits >= count {
+			bound, _ = strconv.ParseFloat(res[len(res)-2].(string), 64)
+		}
+		safe := math.Inf(1)
+		if hits >= count || searched < last {
+			safe = (bound-searchSlackM)*lowFactor - 0.002
+		}
+
+		cands := make([]candidate, 0, hits)
+		for i := 1; i+2 < len(res); i += 3 {
+			id, err := strconv.ParseInt(res[i].(string), 10, 64)
+			if err != nil {
+				continue // the sentinel
+			}
+			raw, ok := res[i+2].(string)
+			if !ok {
+				return Nearby{}, fmt.Errorf("store %d: %w", id, errIndexIncomplete)
+			}
+			sm, err := decodeSummary([]byte(raw))
+			if err != nil {
+				return Nearby{}, fmt.Errorf("store %d: %w", id, err)
+			}
+			d := roundMM(Distance(q.At, Point{Lat: sm.lat, Lng: sm.lng}))
+			if d > q.RadiusM {
+				continue
+			}
+			c := candidate{id: id, d: d, store: sm}
+			for _, e := range sm.events {
+				if e.starts <= nowMicro && nowMicro < e.ends && e.remaining > 0 {
+					c.events = append(c.events, e)
+				}
+			}
+			if len(c.events) > 0 {
+				cands = append(cands, c)
+			}
+		}
+		slices.SortFunc(cands, func(a, b candidate) int { return less(&a, &b) })
+
+		items, complete, err := s.accept(ctx, cands, safe, q.Limit, stock)
+		if err != nil {
+			return Nearby{}, err
+		}
+		if complete {
+			return Nearby{Items: items}, nil
+		}
+		if round >= 6 || count >= 4000 {
+			return Nearby{}, fmt.Errorf("search index: no complete answer after %d rounds", round+1)
+		}
+		// Wider and more: start where this round stopped.
+		first = min(searched*2, last)
+		count = min(count*4, 4000)
+	}
+}
+
+// accept walks the candidates in order, asks the issuance gate for the
+// stock of their events (in chunks, only as far as needed) and keeps the
+// stores with an event left, up to limit. It reports whether the answer
+// is complete: limit stores found, all nearer than safe, or every
+// candidate nearer than safe taken and nothing beyond it to miss.
+func (s *Service) accept(ctx context.Context, cands []candidate, safe float64, limit int, stock map[int64]int) ([]NearbyItem, bool, error) {
+	items := make([]NearbyItem, 0, min(limit, len(cands)))
+	next := 0 // first candidate whose stock is not yet known
+	for i := range cands {
+		c := &cands[i]
+		if c.d >= safe {
+			return items, false, nil
+		}
+		if i >= next {
+			// Look up this candidate and the next few: as many as the
+			// answer still needs, plus a little for sold-out ones.
+			end := min(len(cands), i+limit-len(items)+2)
+			var ids []int64
+			for j := i; j < end && cands[j].d < safe; j++ {
+				for _, e := range cands[j].events {
+					if _, known := stock[e.id]; !known {
+						ids = append(ids, e.id)
+					}
+				}
+				next = j + 1
+			}
+			if err := s.lookupStock(ctx, ids, stock); err != nil {
+				return nil, false, err
+			}
+		}
+		it := item(c, stock)
+		if len(it.Events) > 0 {
+			items = append(items, it)
+			if len(items) == limit {
+				return items, true, nil
+			}
+		}
+	}
+	return items, math.IsInf(safe, 1), nil
+}
+
+// lookupStock adds the gate's stock of ids to stock. Events without a gate
+// are absent from the gate's answer; they keep PostgreSQL's count.
+func (s *Service) lookupStock(ctx context.Context, ids []int64, stock map[int64]int) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	got, err := s.stock.Remaining(ctx, ids)
+	if err != nil {
+		return fmt.Errorf("read stock: %w", err)
+	}
+	for id, n := range got {
+		stock[id] = n
+	}
+	return nil
+}
+
+// nearbyPostGIS answers from PostgreSQL, the truth: ST_DWithin on the
+// GiST-indexed geography finds the stores (an index range scan of the
+// circle's bounding box, then the exact spheroid test), ST_Distance orders
+// them. The stock shown is the issuance gate's when Redis answers, else
+// PostgreSQL's total − issued, which is then what issuance uses too.
+func (s *Service) nearbyPostGIS(ctx context.Context, q Query, now time.Time) (Nearby, error) {
+	var cat *string
+	if q.Category != "" {
+		cat = &q.Category
+	}
+	pt := q.At.EWKB()
+	stock := map[int64]int{}
+	useGate := s.redisUp()
+	for page := 2*q.Limit + 8; ; page *= 4 {
+		// The inner query picks the nearest page of stores with an
+		// issuable event (by PostgreSQL's stock); the outer one lists
+		// those events. The gate may still say an event is sold out, so
+		// a page holds more stores than asked and is widened if the gate
+		// took too many away.
+		rows, err := s.db.Query(ctx, `
+			WITH near AS (
+				SELECT s.id, s.name, s.category, s.address, s.location,
+				       ST_Distance(s.location, ST_GeomFromEWKB($1)::geography) AS d
+				FROM stores s
+				WHERE s.deleted_at IS NULL
+				  AND ST_DWithin(s.location, ST_GeomFromEWKB($1)::geography, $2)
+				  AND ($3::text IS NULL OR s.category = $3)
+				  AND EXISTS (SELECT 1 FROM coupon_events e
+				              WHERE e.store_id = s.id AND e.status = 'ACTIVE'
+				                AND e.issue_starts_at <= $4 AND e.issue_ends_at > $4
+				                AND e.issued_count < e.total_quantity)
+				ORDER BY d, s.id
+				LIMIT $5
+			)
+			SELECT n.id, n.name, n.category, n.address, ST_Y(n.location::geometry), ST_X(n.location::geometry), n.d,
+			       e.id, e.title, e.discount_type, e.discount_value, e.total_quantity - e.issued_count, e.issue_ends_at
+			FROM near n
+			JOIN coupon_events e ON e.store_id = n.id AND e.status = 'ACTIVE'
+			     AND e.issue_starts_at <= $4 AND e.issue_ends_at > $4 AND e.issued_count < e.total_quantity
+			ORDER BY n.d, n.id, e.issue_ends_at, e.id`,
+			pt, q.RadiusM+0.0005, cat, now, page)
+		if err != nil {
+			return Nearby{}, fmt.Errorf("nearby: %w", err)
+		}
+		var cands []candidate
+		var c *candidate
+		var r struct {
+			id              int64
+			name, cat, addr string
+			lat, lng, d     float64
+			eid             int64
+			title, dtype    string
+			dval, left      int
+			ends            time.Time
+		}
+		_, err = pgx.ForEachRow(rows, []any{&r.id, &r.name, &r.cat, &r.addr, &r.lat, &r.lng, &r.d,
+			&r.eid, &r.title, &r.dtype, &r.dval, &r.left, &r.ends}, func() error {
+			if c == nil || c.id != r.id {
+				cands = append(cands, candidate{id: r.id, d: roundMM(r.d),
+					store: summary{name: r.name, category: r.cat, address: r.addr, lat: r.lat, lng: r.lng}})
+				c = &cands[len(cands)-1]
+			}
+			c.events = append(c.events, cachedEvent{id: r.eid, title: r.title, discountType: r.dtype,
+				discountValue: r.dval, remaining: r.left, ends: r.ends.UnixMicro()})
+			return nil
+		})
+		if err != nil {
+			return Nearby{}, fmt.Errorf("nearby: %w", err)
+		}
+		stores := len(cands)
+		// The same millimetre rule and order as the Redis path.
+		cands = slices.DeleteFunc(cands, func(c candidate) bool { return c.d > q.RadiusM })
+		slices.SortStableFunc(cands, func(a, b candidate) int { return less(&a, &b) })
+
+		if !useGate {
+			stock = nil
+		}
+		items, err := s.acceptPostGIS(ctx, cands, q.Limit, stock)
+		if err != nil {
+			// Redis failed mid-answer: PostgreSQL's stock is what
+			// issuance uses while Redis is down.
+			s.redisFailed(err)
+			useGate = false
+			items, _ = s.acceptPostGIS(ctx, cands, q.Limit, nil)
+		}
+		if len(items) == q.Limit || stores < page {
+			return Nearby{Items: items}, nil
+		}
+	}
+}
+
+// acceptPostGIS is accept for an already complete, ordered candidate list;
+// a nil stock map means PostgreSQL's counts only.
+func (s *Service) acceptPostGIS(ctx context.Context, cands []candidate, limit int, stock map[int64]int) ([]NearbyItem, error) {
+	if stock == nil {
+		items := make([]NearbyItem, 0, min(limit, len(cands)))
+		for _, c := range cands {
+			if len(items) == limit {
+				break
+			}
+			items = append(items, item(&c, nil))
+		}
+		return items, nil
+	}
+	items, _, err := s.accept(ctx, cands, math.Inf(1), limit, stock)
+	return items, err
+}
+
+func item(c *candidate, stock map[int64]int) NearbyItem {
+	it := NearbyItem{
+		Store:     StoreBrief{ID: c.id, Name: c.store.name, Category: c.store.category, Lat: c.store.lat, Lng: c.store.lng, Address: c.store.address},
+		DistanceM: c.d,
+	}
+	for _, e := range c.events {
+		left := e.remaining
+		if g, ok := stock[e.id]; ok {
+			left = g
+		}
+		if left > 0 {
+			it.Events = append(it.Events, EventBrief{ID: e.id, Title: e.title, DiscountType: e.discountType,
+				DiscountValue: e.discountValue, Remaining: left, IssueEndsAt: time.UnixMicro(e.ends).UTC()})
+		}
+	}
+	return it
+}

@@ -1,0 +1,123 @@
+package geo
+
+import (
+	"encoding/json"
+	"math"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestSummaryRoundTrip(t *testing.T) {
+	tests := []summary{
+		{},
+		{lat: 37.5563, lng: 126.9236, category: "CAFE", name: "홍대 커피", address: "서울 마포구 양화로 1"},
+		{lat: -33.9, lng: -179.99999, category: "BAR", name: "a\x1fb\x1e\"c\x00", address: "",
+			events: []cachedEvent{
+				{id: 1, starts: 1_700_000_000_000_000, ends: 1_700_003_600_000_000, remaining: 100, discountType: "AMOUNT", discountValue: 1000, title: "천원 할인"},
+				{id: math.MaxInt64, starts: -5, ends: 0, remaining: 0, discountType: "PERCENT", discountValue: 100, title: ""},
+			}},
+	}
+	for _, want := range tests {
+		got, err := decodeSummary(want.encode(nil))
+		require.NoError(t, err)
+		if want.events == nil {
+			want.events = []cachedEvent{}
+		}
+		assert.Equal(t, want, got)
+	}
+}
+
+func TestDecodeSummaryRejectsGarbage(t *testing.T) {
+	good := (&summary{name: "x", events: []cachedEvent{{id: 1, title: "t"}}}).encode(nil)
+	tests := map[string][]byte{
+		"empty":         nil,
+		"wrong version": append([]byte{9}, good[1:]...),
+		"truncated":     good[:len(good)-1],
+		"trailing":      append(append([]byte{}, good...), 0),
+		"huge count":    append(good[:1+16+3], 0xff, 0xff, 0xff, 0xff, 0x0f),
+	}
+	for name, b := range tests {
+		_, err := decodeSummary(b)
+		assert.ErrorIs(t, err, errBadSummary, name)
+	}
+}
+
+// The hand-written nearby encoding must be exactly what encoding/json
+// writes for the same value.
+func TestAppendJSONMatchesEncodingJSON(t *testing.T) {
+	strs := []string{"", "plain", "홍대 커피", `quote " back \ slash`, "<b>&amp;</b>", "tab\tnl\ncr\r",
+		"\x00\x01\x1f\b\f", "\u2028\u2029", "bad \xff utf8 \xc3", "emoji 🍩", "\u007f"}
+	floats := []float64{0, 1, -1, 0.5, 37.5563, 126.9236, 1e-7, -1e-7, 123456.789, 1e21, 19999.999, 0.001, 5e-324}
+	r := rand.New(rand.NewPCG(1, 2))
+	ends := time.Date(2026, 5, 1, 12, 30, 0, 123456000, time.UTC)
+	var n Nearby
+	for i := range 200 {
+		it := NearbyItem{
+			Store: StoreBrief{ID: int64(i), Name: strs[r.IntN(len(strs))], Category: "CAFE",
+				Lat: floats[r.IntN(len(floats))], Lng: r.Float64()*360 - 180, Address: strs[r.IntN(len(strs))]},
+			DistanceM: roundMM(r.Float64() * 20000),
+		}
+		for j := range r.IntN(3) + 1 {
+			it.Events = append(it.Events, EventBrief{ID: int64(j), Title: strs[r.IntN(len(strs))], DiscountType: "PERCENT",
+				DiscountValue: r.IntN(100), Remaining: r.IntN(1e6), IssueEndsAt: ends.Add(time.Duration(j) * time.Second)})
+		}
+		n.Items = append(n.Items, it)
+	}
+	for _, tt := range []Nearby{{Items: []NearbyItem{}}, n} {
+		want, err := json.Marshal(struct {
+			Items []NearbyItem `json:"items"`
+		}{tt.Items})
+		require.NoError(t, err)
+		got := tt.AppendJSON(nil)
+		if string(got) != string(want) {
+			for i := range min(len(got), len(want)) {
+				if got[i] != want[i] {
+					t.Fatalf("differs at byte %d:\n got %s\nwant %s", i, got[max(0, i-60):min(len(got), i+60)], want[max(0, i-60):min(len(want), i+60)])
+				}
+			}
+			t.Fatalf("lengths differ: got %d, want %d", len(got), len(want))
+		}
+	}
+}
+
+// redisDistance is Redis GEO's distance: haversine on a sphere of radius
+// 6372797.560856 m.
+func redisDistance(a, b Point) float64 {
+	return Haversine(a, b) * 6372797.560856 / 6371008.8
+}
+
+// The completeness argument of the Redis path rests on these bounds
+// between Redis' spherical distance and the WGS84 geodesic, everywhere
+// Redis GEO can index, at every distance nearby asks about.
+func TestRedisDistanceBounds(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for range 200_000 {
+		a := Point{Lat: r.Float64()*170 - 85, Lng: r.Float64()*360 - 180}
+		// A destination up to ~25 km away in a random direction.
+		dLat := (r.Float64()*2 - 1) * 0.23
+		dLng := (r.Float64()*2 - 1) * 0.23 / math.Max(0.05, math.Cos(a.Lat*math.Pi/180))
+		b := Point{Lat: math.Max(-85, math.Min(85, a.Lat+dLat)), Lng: math.Mod(a.Lng+dLng+540, 360) - 180}
+		rd := redisDistance(a, b)
+		if rd < 1 {
+			continue
+		}
+		ratio := Distance(a, b) / rd
+		lo, hi = math.Min(lo, ratio), math.Max(hi, ratio)
+	}
+	t.Logf("geodesic / redis distance in [%.5f, %.5f]", lo, hi)
+	assert.GreaterOrEqual(t, lo, lowFactor, "the lower bound the completeness check uses")
+	assert.LessOrEqual(t, 1/lo, searchFactor, "the search circle must cover the asked one")
+	assert.LessOrEqual(t, hi, 1/lowFactor)
+}
+
+func TestRoundMM(t *testing.T) {
+	tests := []struct{ in, want float64 }{{0, 0}, {1.0004, 1}, {1.0006, 1.001}, {999.9995, 1000}, {12.3456789, 12.346}}
+	for _, tt := range tests {
+		assert.Equal(t, tt.want, roundMM(tt.in), "roundMM(%v)", tt.in)
+	}
+}
