@@ -61,6 +61,7 @@ func run() error {
 	procs := flag.Int("processors", 4, "worker batches in flight")
 	latency := flag.Duration("fcm-latency", 0, "latency the fake FCM adds to every answer")
 	relays := flag.Int("relays", 1, "outbox relays (each runs RelayConfig.Parallel sessions, 2 by default)")
+	relayOnly := flag.Bool("relay-only", false, "measure the outbox relay alone: no worker, the clock stops when the outbox is drained")
 	debug := flag.Bool("debug", false, "log every batch's stage timings to stderr")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	flag.Parse()
@@ -136,9 +137,14 @@ func run() error {
 		if *debug {
 			level = slog.LevelDebug
 		}
-		res, err := measure(ctx, pool, rdb, amqpURL, runID+"-"+sc, *n, *batch, *procs, *relays, *latency, level, fill)
+		res, err := measure(ctx, pool, rdb, amqpURL, runID+"-"+sc, *n, *batch, *procs, *relays, *latency, level, *relayOnly, fill)
 		if err != nil {
 			return fmt.Errorf("%s: %w", sc, err)
+		}
+		if *relayOnly {
+			fmt.Printf("| %s (relay only) | %d rows | %.2f | %.0f rows/s | %.2f | | | |\n", sc, *n, res.relayed.Seconds(),
+				float64(*n)/res.relayed.Seconds(), res.relayed.Seconds())
+			continue
 		}
 		fmt.Printf("| %s | %d | %.2f | %.0f | %.2f | %d | %d | %d |\n", sc, res.delivered, res.took.Seconds(),
 			float64(res.delivered)/res.took.Seconds(), res.relayed.Seconds(), res.requests, res.duplicates, *n-res.delivered)
@@ -184,7 +190,7 @@ type result struct {
 
 // measure fills the outbox, then times relay + worker draining it into a
 // fresh fake FCM.
-func measure(ctx context.Context, pool *pgxpool.Pool, rdb redis.UniversalClient, amqpURL, name string, n, batch, procs, relays int, latency time.Duration, level slog.Level, fill func() error) (result, error) {
+func measure(ctx context.Context, pool *pgxpool.Pool, rdb redis.UniversalClient, amqpURL, name string, n, batch, procs, relays int, latency time.Duration, level slog.Level, relayOnly bool, fill func() error) (result, error) {
 	fcm := fcmfake.New(fcmfake.WithProject("bench"))
 	fcm.SetLatency(latency)
 	srv := httptest.NewServer(fcm)
@@ -217,11 +223,15 @@ func measure(ctx context.Context, pool *pgxpool.Pool, rdb redis.UniversalClient,
 		relay := outbox.NewRelay(pool, outbox.RelayConfig{URL: amqpURL, Exchange: topo.Exchange, Log: log})
 		wg.Go(func() { _ = relay.Run(runCtx) })
 	}
-	wg.Go(func() { _ = worker.Run(runCtx) })
+	if relayOnly {
+		n = 0
+	} else {
+		wg.Go(func() { _ = worker.Run(runCtx) })
+	}
 
 	deadline := start.Add(10 * time.Minute)
 	var relayed time.Duration
-	for fcm.Count() < n && time.Now().Before(deadline) {
+	for (fcm.Count() < n || relayed == 0) && time.Now().Before(deadline) {
 		time.Sleep(5 * time.Millisecond)
 		if relayed == 0 {
 			var left int

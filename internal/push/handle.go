@@ -167,25 +167,33 @@ func (w *Worker) handle(ctx context.Context, cch *amqp.Channel, pub *publisher, 
 	if err := pub.publish(ctx, st.out); err != nil {
 		// Follow-ups unconfirmed: leave the whole batch to redelivery.
 		w.log.Warn("publish follow-up jobs failed; batch will be redelivered", "err", err)
-		for _, d := range batch {
-			_ = cch.Nack(d.DeliveryTag, false, true)
-		}
+		_ = cch.Nack(lastTag(batch), true, true)
 		return
 	}
 	for _, d := range st.reject {
 		_ = cch.Reject(d.DeliveryTag, false)
 	}
 	st.mark("publish")
-	for _, d := range ack {
-		if err := cch.Ack(d.DeliveryTag, false); err != nil {
+	// The batch holds every unsettled delivery of this channel up to its
+	// last tag (see Worker.consume): one multiple-ack settles them.
+	if len(ack) > 0 {
+		if err := cch.Ack(lastTag(ack), true); err != nil {
 			w.log.Debug("ack failed (redelivery will find the devices done)", "err", err)
-			break
 		}
 	}
 	if w.log.Enabled(ctx, slog.LevelDebug) {
 		st.mark("ack")
 		w.log.Debug("push batch", append([]any{"deliveries", len(batch), "follow_ups", len(st.out)}, st.laps...)...)
 	}
+}
+
+// lastTag is the highest delivery tag of ds.
+func lastTag(ds []amqp.Delivery) uint64 {
+	var t uint64
+	for _, d := range ds {
+		t = max(t, d.DeliveryTag)
+	}
+	return t
 }
 
 // decode reads a delivery: a Job the worker published, or a domain message

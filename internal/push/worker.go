@@ -27,8 +27,8 @@ type WorkerConfig struct {
 	// and sent in one SendEach call.
 	BatchSize int
 	// Processors is how many batches are handled at once (default 4), so
-	// one batch's FCM round trips overlap another's database work. The
-	// prefetch is BatchSize × (Processors + 1).
+	// one batch's FCM round trips overlap another's database work. Each
+	// consumes on its own channel with a prefetch of two batches.
 	Processors int
 	// Linger is how long a batch waits to fill up (default 5 ms).
 	Linger time.Duration
@@ -162,38 +162,42 @@ func (w *Worker) session(ctx context.Context) error {
 	if err := pch.Confirm(false); err != nil {
 		return fmt.Errorf("confirm mode: %w", err)
 	}
-	cch, err := conn.Channel()
-	if err != nil {
-		return fmt.Errorf("open consume channel: %w", err)
-	}
-	if err := cch.Qos(w.cfg.BatchSize*(w.cfg.Processors+1), 0, false); err != nil {
-		return fmt.Errorf("qos: %w", err)
-	}
-	tag := "push-" + w.id
-	deliveries, err := cch.Consume(w.cfg.Topology.Queue, tag, false, false, false, false, nil)
-	if err != nil {
-		return fmt.Errorf("consume %s: %w", w.cfg.Topology.Queue, err)
-	}
-	closed := conn.NotifyClose(make(chan *amqp.Error, 1))
-	w.log.Info("consuming", "queue", w.cfg.Topology.Queue, "batch", w.cfg.BatchSize, "processors", w.cfg.Processors)
+	pub := &publisher{ch: pch, topo: w.cfg.Topology}
 
-	// Batches are handled with a context that shutdown does not cancel:
-	// a batch half sent when SIGTERM arrives finishes and is acknowledged,
+	// Each processor consumes on a channel of its own and handles one batch
+	// at a time, so when a batch is done every delivery on its channel up
+	// to the batch's last tag is settled, and one multiple-ack settles them
+	// all: one frame per batch instead of one per message. The prefetch of
+	// two batches keeps the next batch arriving while this one is handled.
+	//
+	// Batches are handled with a context that shutdown does not cancel: a
+	// batch half sent when SIGTERM arrives finishes and is acknowledged,
 	// rather than being redelivered to another worker to wait out its locks.
 	work := context.WithoutCancel(ctx)
-	pub := &publisher{ch: pch, topo: w.cfg.Topology}
-	batches := make(chan []amqp.Delivery)
+	errs := make(chan error, w.cfg.Processors)
 	var wg sync.WaitGroup
-	for range w.cfg.Processors {
-		wg.Go(func() {
-			for b := range batches {
-				w.handleSafe(work, cch, pub, b)
-			}
-		})
+	for i := range w.cfg.Processors {
+		ch, err := conn.Channel()
+		if err != nil {
+			return fmt.Errorf("open consume channel: %w", err)
+		}
+		if err := ch.Qos(2*w.cfg.BatchSize, 0, false); err != nil {
+			return fmt.Errorf("qos: %w", err)
+		}
+		tag := fmt.Sprintf("push-%s-%d", w.id, i)
+		deliveries, err := ch.Consume(w.cfg.Topology.Queue, tag, false, false, false, false, nil)
+		if err != nil {
+			return fmt.Errorf("consume %s: %w", w.cfg.Topology.Queue, err)
+		}
+		wg.Go(func() { errs <- w.consume(ctx, work, ch, tag, deliveries, pub) })
 	}
+	w.log.Info("consuming", "queue", w.cfg.Topology.Queue, "batch", w.cfg.BatchSize, "processors", w.cfg.Processors)
 
-	err = w.collect(ctx, cch, tag, deliveries, batches, closed)
-	close(batches)
+	// The first processor to stop (shutdown, or the connection broke) ends
+	// the session; the others stop on the same cause. A drain that takes
+	// too long is cut short by closing the connection: what was not
+	// acknowledged is redelivered.
+	first := <-errs
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()
 	select {
@@ -201,57 +205,54 @@ func (w *Worker) session(ctx context.Context) error {
 	case <-time.After(w.cfg.DrainTimeout):
 		w.log.Warn("drain timed out; unacknowledged messages will be redelivered")
 	}
-	return err
+	return first
 }
 
-// collect groups deliveries into batches of up to BatchSize, each sent on
-// after at most Linger. On ctx's end it cancels the consumer and flushes
-// what arrived; it returns when the delivery channel closes.
-func (w *Worker) collect(ctx context.Context, cch *amqp.Channel, tag string, deliveries <-chan amqp.Delivery, batches chan<- []amqp.Delivery, closed <-chan *amqp.Error) error {
-	var batch []amqp.Delivery
+// consume handles batches from one channel until its deliveries end:
+// after ctx ends (it cancels the consumer and handles what had arrived),
+// or when the channel or connection closes.
+func (w *Worker) consume(ctx, work context.Context, ch *amqp.Channel, tag string, deliveries <-chan amqp.Delivery, pub *publisher) error {
+	stopping := ctx.Done()
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
-	flush := func() {
-		if len(batch) > 0 {
-			batches <- batch
-			batch = nil
-		}
-	}
-	stopping := ctx.Done()
 	for {
-		select {
-		case <-stopping:
-			stopping = nil
-			// The broker stops sending and the delivery channel closes;
-			// what is already in it is handled first.
-			if err := cch.Cancel(tag, false); err != nil {
-				flush()
+		var batch []amqp.Delivery
+		open := true
+	fill:
+		for len(batch) < w.cfg.BatchSize {
+			select {
+			case <-stopping:
+				stopping = nil
+				// The broker stops sending and closes the delivery
+				// channel; what is already in it is handled first.
+				if err := ch.Cancel(tag, false); err != nil {
+					open = false
+					break fill
+				}
+			case d, ok := <-deliveries:
+				if !ok {
+					open = false
+					break fill
+				}
+				if len(batch) == 0 {
+					timer.Reset(w.cfg.Linger)
+				}
+				batch = append(batch, d)
+			case <-timer.C:
+				if len(batch) > 0 {
+					break fill
+				}
+			}
+		}
+		timer.Stop()
+		if len(batch) > 0 {
+			w.handleSafe(work, ch, pub, batch)
+		}
+		if !open {
+			if ctx.Err() != nil {
 				return nil
 			}
-		case e := <-closed:
-			flush()
-			if e == nil {
-				return errors.New("connection closed")
-			}
-			return fmt.Errorf("connection closed: %v", e)
-		case d, ok := <-deliveries:
-			if !ok {
-				flush()
-				if ctx.Err() != nil {
-					return nil
-				}
-				return errors.New("delivery channel closed")
-			}
-			if len(batch) == 0 {
-				timer.Reset(w.cfg.Linger)
-			}
-			batch = append(batch, d)
-			if len(batch) >= w.cfg.BatchSize {
-				timer.Stop()
-				flush()
-			}
-		case <-timer.C:
-			flush()
+			return errors.New("delivery channel closed")
 		}
 	}
 }
