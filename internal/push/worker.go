@@ -198,6 +198,12 @@ func (w *Worker) session(ctx context.Context) error {
 	// too long is cut short by closing the connection: what was not
 	// acknowledged is redelivered.
 	first := <-errs
+	if ctx.Err() == nil {
+		// One channel broke (the connection, or a channel-level error):
+		// close the connection so the other processors stop too and the
+		// session starts afresh.
+		conn.Close()
+	}
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()
 	select {
