@@ -3,6 +3,8 @@ package push
 import (
 	"context"
 	"errors"
+	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -148,4 +150,22 @@ func TestClassify(t *testing.T) {
 		o, _, _ := classify(errors.New("something"))
 		assert.Equal(t, transient, o, "unknown errors retry")
 	})
+}
+
+func TestNewSenderWithoutFCMLogs(t *testing.T) {
+	var buf strings.Builder
+	log := slog.New(slog.NewTextHandler(&buf, nil))
+	s, err := NewSender(context.Background(), FCMConfig{ProjectID: "p"}, log)
+	require.NoError(t, err)
+	require.IsType(t, &LogSender{}, s, "no credentials and no endpoint: a logging sender")
+	br, err := s.SendEach(context.Background(), []*messaging.Message{{Token: "abcdefghijklmnopqrstuvwxyz", Notification: &messaging.Notification{Title: "Hi"}}})
+	require.NoError(t, err)
+	assert.Equal(t, 1, br.SuccessCount)
+	assert.True(t, br.Responses[0].Success)
+	assert.Contains(t, buf.String(), "title=Hi")
+	assert.NotContains(t, buf.String(), "abcdefghijklmnopqrstuvwxyz", "tokens are shortened in logs")
+
+	s, err = NewSender(context.Background(), FCMConfig{ProjectID: "p", Endpoint: "http://127.0.0.1:1/v1"}, log)
+	require.NoError(t, err)
+	assert.IsType(t, &messaging.Client{}, s, "an endpoint: the real client")
 }

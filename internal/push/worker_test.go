@@ -2,6 +2,7 @@ package push_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -198,4 +199,45 @@ func TestSameCouponIssuedAndUsedAreTwoPushes(t *testing.T) {
 	eventually(t, 10*time.Second, func() bool { return e.fcm.CountFor(tok) == 2 }, "two pushes")
 	assert.Equal(t, 1, e.fcm.CountData("kind", push.KindCouponIssued))
 	assert.Equal(t, 1, e.fcm.CountData("kind", push.KindCouponUsed))
+}
+
+// TestAreaEntered: entering an area with issuable events pushes them to
+// the member once per area and day (the trace id); an area with none stays
+// quiet.
+func TestAreaEntered(t *testing.T) {
+	e := newEnv(t, nil)
+	tests := []struct {
+		name     string
+		events   []int64
+		want     int
+		wantBody string
+	}{
+		{"two events", []int64{11, 12}, 1, "2 coupons you can get right now"},
+		{"one event", []int64{13}, 1, "1 coupon you can get right now"},
+		{"no events", []int64{}, 0, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tok := token(t)
+			m := member(t, tok)
+			tr := fmt.Sprintf("AREA_ENTERED:%d:7:2030-03-14:%s", m, runID)
+			msg := outbox.Message{Kind: outbox.AreaEntered, TraceID: tr, Payload: map[string]any{
+				"member_id": m, "area_id": 7, "area_name": "Hongdae", "day": "2030-03-14", "event_ids": tt.events,
+			}}
+			emit(t, msg, msg) // entered twice the same day
+			if tt.want > 0 {
+				eventually(t, 10*time.Second, func() bool { return e.fcm.CountFor(tok) >= 1 }, "pushed")
+			}
+			time.Sleep(700 * time.Millisecond)
+			require.Equal(t, tt.want, e.fcm.CountFor(tok), "pushes")
+			if tt.want == 0 {
+				return
+			}
+			got := e.fcm.MessagesFor(tok)[0]
+			assert.Equal(t, "Coupons near Hongdae", got.Notification.Title)
+			assert.Equal(t, tt.wantBody, got.Notification.Body)
+			assert.Equal(t, push.KindAreaEntered, got.Data["kind"])
+			assert.Equal(t, "7", got.Data["area_id"])
+		})
+	}
 }
