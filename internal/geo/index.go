@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/go-redsync/redsync/v4"
@@ -19,6 +20,12 @@ import (
 //	geo:{stores}:all        GEO set: stores with events that are or may become issuable
 //	geo:{stores}:cat:CAFE   GEO set: the same, one per category
 //	geo:{stores}:sum        hash: store id → summary (summary.go)
+//
+// A GEO member is the store id, a zero byte and the store's summary, so
+// that GEOSEARCH alone returns everything an answer needs: no second
+// lookup per store on the hot path. The summary hash is the writers' record
+// of which member string is in the sets (to remove it on the next write).
+//
 //	geo:{stores}:ver        hash: store id → "version:category" of the last write
 //	geo:{stores}:lock:build redsync lock of the rebuild
 //	geo:{stores}:reconciled marker: some instance reconciled within ReconcileEvery
@@ -74,7 +81,7 @@ const maxRedisLat = 85.05112878
 // ver, then the category sets in Categories order. ARGV[1] = version
 // (Unix microseconds of the PostgreSQL snapshot the batch was read from);
 // then five per store: id, category index (0 = remove from the index),
-// lng, lat, summary.
+// lng, lat, summary (for a removal: the exact member to remove, or "").
 //
 // The version check is what keeps the index in step when writes race: two
 // API instances re-indexing one store after two quick changes may reach
@@ -94,19 +101,26 @@ for i = 2, #ARGV, 5 do
   end
   if ver >= curVer then
     local cat = tonumber(ARGV[i+1])
-    if curCat < 0 then
-      for k = 1, ncat do
-        if k ~= cat then redis.call('ZREM', KEYS[3+k], id) end
+    -- Take out the member as it is now: the one the summary hash names,
+    -- and for a removal the exact member the caller saw, if any.
+    local olds = {}
+    local oldsum = redis.call('HGET', KEYS[2], id)
+    if oldsum then olds[#olds + 1] = id .. '\0' .. oldsum end
+    if cat == 0 and ARGV[i+4] ~= '' then olds[#olds + 1] = ARGV[i+4] end
+    for _, m in ipairs(olds) do
+      redis.call('ZREM', KEYS[1], m)
+      if curCat > 0 then
+        redis.call('ZREM', KEYS[3+curCat], m)
+      else
+        for k = 1, ncat do redis.call('ZREM', KEYS[3+k], m) end
       end
-    elseif curCat > 0 and curCat ~= cat then
-      redis.call('ZREM', KEYS[3+curCat], id)
     end
     if cat == 0 then
-      redis.call('ZREM', KEYS[1], id)
       redis.call('HDEL', KEYS[2], id)
     else
-      redis.call('GEOADD', KEYS[1], ARGV[i+2], ARGV[i+3], id)
-      redis.call('GEOADD', KEYS[3+cat], ARGV[i+2], ARGV[i+3], id)
+      local m = id .. '\0' .. ARGV[i+4]
+      redis.call('GEOADD', KEYS[1], ARGV[i+2], ARGV[i+3], m)
+      redis.call('GEOADD', KEYS[3+cat], ARGV[i+2], ARGV[i+3], m)
       redis.call('HSET', KEYS[2], id, ARGV[i+4])
     end
     redis.call('HSET', KEYS[3], id, ARGV[1] .. ':' .. cat)
@@ -117,11 +131,11 @@ return written
 `)
 
 // searchScript is the hot path's single round trip: GEOSEARCH, widening
-// the circle from ARGV[3] by doubling up to ARGV[5] until it holds
-// ARGV[4] stores, then HMGET of their summaries. KEYS = the GEO set, the
-// summary hash. ARGV = lng, lat, first radius, count, last radius (metres).
-// Returns nil when the index is missing, else {radius searched, id1,
-// dist1, summary1, id2, ...} nearest first (summary false if absent).
+// the circle from ARGV[3] up to ARGV[5] until it holds ARGV[4] stores
+// (each step sized by the density the last one saw). KEYS = the GEO set,
+// the summary hash. ARGV = lng, lat, first radius, count, last radius
+// (metres). Returns nil when the index is missing, else {radius searched,
+// member1, dist1, member2, dist2, ...} nearest first.
 var searchScript = redis.NewScript(`
 if redis.call('HEXISTS', KEYS[2], '_') == 0 or redis.call('EXISTS', KEYS[1]) == 0 then
   return false
@@ -132,18 +146,19 @@ local last = tonumber(ARGV[5])
 local hits
 while true do
   hits = redis.call('GEOSEARCH', KEYS[1], 'FROMLONLAT', ARGV[1], ARGV[2], 'BYRADIUS', r, 'm', 'ASC', 'COUNT', count, 'WITHDIST')
-  if #hits >= count or r >= last then break end
-  r = math.min(r * 2, last)
+  local n = #hits
+  if n >= count or r >= last then break end
+  -- Grow to where count stores should be at the density just seen
+  -- (area grows with r squared), a little more to avoid a third try,
+  -- at most 4× at a time.
+  local grow = 4
+  if n > 0 then grow = math.min(4, math.max(1.3, math.sqrt(count / n) * 1.2)) end
+  r = math.min(r * grow, last)
 end
 local out = {string.format('%.17g', r)}
-if #hits == 0 then return out end
-local ids = {}
-for i, h in ipairs(hits) do ids[i] = h[1] end
-local sums = redis.call('HMGET', KEYS[2], unpack(ids))
-for i, h in ipairs(hits) do
+for _, h in ipairs(hits) do
   out[#out + 1] = h[1]
   out[#out + 1] = h[2]
-  out[#out + 1] = sums[i]
 end
 return out
 `)
@@ -398,11 +413,11 @@ func (s *Service) rebuild(ctx context.Context, onlyIfMissing bool) error {
 		return fmt.Errorf("rebuild index: list members: %w", err)
 	}
 	for _, mem := range members {
-		id, err := strconv.ParseInt(mem, 10, 64)
-		if err != nil || w.seen[id] {
+		id, _, ok := splitMember(mem)
+		if !ok || w.seen[id] {
 			continue
 		}
-		w.args = append(w.args, id, 0, 0, 0, "")
+		w.args = append(w.args, id, 0, 0, 0, mem)
 		if len(w.args) >= 5*writeBatch {
 			if err := w.send(ctx); err != nil {
 				return fmt.Errorf("rebuild index: %w", err)
@@ -429,6 +444,17 @@ func (s *Service) rebuild(ctx context.Context, onlyIfMissing bool) error {
 	}
 	s.log.InfoContext(ctx, "geo index rebuilt", "stores", len(w.seen), "took", time.Since(start).Round(time.Millisecond))
 	return nil
+}
+
+// splitMember parses a GEO member: the store id, a zero byte, the
+// summary. The sentinel is not a member of this form.
+func splitMember(m string) (int64, string, bool) {
+	i := strings.IndexByte(m, 0)
+	if i < 0 {
+		return 0, "", false
+	}
+	id, err := strconv.ParseInt(m[:i], 10, 64)
+	return id, m[i+1:], err == nil
 }
 
 // ready reports whether the index is in service.

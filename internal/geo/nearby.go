@@ -156,7 +156,7 @@ func (s *Service) Nearby(ctx context.Context, q Query) (Nearby, error) {
 		switch {
 		case errors.Is(err, errIndexMissing):
 			s.requestRebuild()
-		case errors.Is(err, errIndexIncomplete):
+		case errors.Is(err, errBadSummary):
 			s.log.WarnContext(ctx, "geo index inconsistent; answering from PostGIS", "err", err)
 			s.stale.Store(true)
 			s.requestRebuild()
@@ -185,10 +185,7 @@ func redisCanAnswer(q Query) bool {
 	return math.Abs(q.At.Lat)+reach < maxRedisLat
 }
 
-var (
-	errIndexMissing    = errors.New("geo: the Redis index is missing")
-	errIndexIncomplete = errors.New("geo: a store in the Redis index has no summary")
-)
+var errIndexMissing = errors.New("geo: the Redis index is missing")
 
 // candidate is a store that may be in the answer.
 type candidate struct {
@@ -217,8 +214,11 @@ func less(a, b *candidate) int {
 // wider and with a larger count.
 func (s *Service) nearbyRedis(ctx context.Context, q Query, now time.Time) (Nearby, error) {
 	last := q.RadiusM*searchFactor + searchSlackM
-	first := min(s.opts.FirstRadiusM, last)
-	count := 2*q.Limit + 8
+	// Enough for the answer when a few of the indexed stores have nothing
+	// issuable right now (window not open yet, sold out since); if more
+	// do, another round asks for more.
+	count := q.Limit + q.Limit/5 + 3
+	first := s.hints.firstRadius(q.At, q.Category, count, s.opts.FirstRadiusM, last)
 	nowMicro := now.UnixMicro()
 	stock := map[int64]int{}
 	for round := 0; ; round++ {
@@ -232,13 +232,16 @@ func (s *Service) nearbyRedis(ctx context.Context, q Query, now time.Time) (Near
 			return Nearby{}, fmt.Errorf("search index: %w", err)
 		}
 		searched, _ := strconv.ParseFloat(res[0].(string), 64)
-		hits := (len(res) - 1) / 3
+		hits := (len(res) - 1) / 2
 
 		// What no returned store can beat: Redis returned everything
 		// within its bound, so the rest is geodesically beyond safe.
 		bound := searched
 		if hits >= count {
-			bound, _ = strconv.ParseFloat(res[len(res)-2].(string), 64)
+			bound, _ = strconv.ParseFloat(res[len(res)-1].(string), 64)
+		}
+		if round == 0 {
+			s.hints.observe(q.At, q.Category, count, hits, searched, bound)
 		}
 		safe := math.Inf(1)
 		if hits >= count || searched < last {
@@ -246,20 +249,17 @@ func (s *Service) nearbyRedis(ctx context.Context, q Query, now time.Time) (Near
 		}
 
 		cands := make([]candidate, 0, hits)
-		for i := 1; i+2 < len(res); i += 3 {
-			id, err := strconv.ParseInt(res[i].(string), 10, 64)
-			if err != nil {
-				continue // the sentinel
-			}
-			raw, ok := res[i+2].(string)
+		for i := 1; i+1 < len(res); i += 2 {
+			mem, _ := res[i].(string)
+			id, raw, ok := splitMember(mem)
 			if !ok {
-				return Nearby{}, fmt.Errorf("store %d: %w", id, errIndexIncomplete)
+				continue // the sentinel
 			}
 			sm, err := decodeSummary([]byte(raw))
 			if err != nil {
 				return Nearby{}, fmt.Errorf("store %d: %w", id, err)
 			}
-			d := roundMM(Distance(q.At, Point{Lat: sm.lat, Lng: sm.lng}))
+			d := roundMM(DistancePostGIS(q.At, Point{Lat: sm.lat, Lng: sm.lng}))
 			if d > q.RadiusM {
 				continue
 			}

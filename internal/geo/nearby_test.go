@@ -255,7 +255,7 @@ func TestNearbyMatchesReference(t *testing.T) {
 	reset(t)
 	e := newEnv(t, envOpts{})
 	r := rand.New(rand.NewPCG(8, 2026))
-	seed(t, e, r, 1500, seoulPoint)
+	seed(t, e, r, 2500, seoulPoint)
 
 	// Sell out a few open events through real issuance, after the index
 	// was built: the gate's stock must win over the index's copy.
@@ -294,7 +294,7 @@ func TestNearbyMatchesReference(t *testing.T) {
 
 	ref := reference(t, e)
 	require.Greater(t, len(ref), 500, "enough stores with issuable events")
-	const queries = 400
+	const queries = 1000
 	for i := range queries {
 		q := randomQuery(t, r, seoulPoint(r))
 		what := fmt.Sprintf("query %d %+v", i, q)

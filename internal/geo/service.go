@@ -40,9 +40,11 @@ type Options struct {
 	// 10 min).
 	ReconcileEvery time.Duration
 	// FirstRadiusM is the radius the hot path searches first before
-	// widening towards the asked radius (default 400 m): Redis pays for
-	// every member in the geohash boxes it scans, so a small first circle
-	// keeps the common dense-city request cheap.
+	// doubling it towards the asked radius (default 50 m). GEOSEARCH pays
+	// for every member of the geohash boxes around the circle, whatever
+	// COUNT says: in a dense district a 400 m circle scans thousands of
+	// stores to return forty. Doubling from a small circle scans about as
+	// many as the answer needs, wherever the density.
 	FirstRadiusM float64
 	// MaxPoints bounds the stores a viewport answers as points before it
 	// clusters (default 500).
@@ -60,7 +62,7 @@ func (o *Options) defaults() {
 		o.ReconcileEvery = 10 * time.Minute
 	}
 	if o.FirstRadiusM <= 0 {
-		o.FirstRadiusM = 400
+		o.FirstRadiusM = 50
 	}
 	if o.MaxPoints <= 0 {
 		o.MaxPoints = 500
@@ -92,7 +94,8 @@ type Service struct {
 	stale atomic.Bool
 	// bufs recycles nearby answers' buffers: at ten thousand answers a
 	// second, a few kilobytes each add up in the garbage collector.
-	bufs sync.Pool
+	bufs  sync.Pool
+	hints densityHints
 }
 
 func (s *Service) buf() *[]byte {

@@ -121,3 +121,30 @@ func TestRoundMM(t *testing.T) {
 		assert.Equal(t, tt.want, roundMM(tt.in), "roundMM(%v)", tt.in)
 	}
 }
+
+func TestDensityHints(t *testing.T) {
+	var h densityHints
+	p := Point{Lat: 37.5563, Lng: 126.9236}
+	assert.Equal(t, 50.0, h.firstRadius(p, "", 27, 50, 1009), "nothing learned: the default")
+	// 27 stores within 200 m: ~215 stores per km².
+	h.observe(p, "", 27, 27, 400, 200)
+	got := h.firstRadius(Point{Lat: p.Lat + 0.001, Lng: p.Lng}, "", 27, 50, 1009)
+	assert.InDelta(t, 1.15*200, got, 1, "same cell: the circle that held 27 stores, a little larger")
+	assert.Equal(t, 50.0, h.firstRadius(p, "CAFE", 27, 50, 1009), "categories learn apart")
+	assert.Equal(t, 100.0, h.firstRadius(p, "", 27, 50, 100), "never beyond the last radius")
+	// Nothing found within 50 m: the density estimate falls, the next
+	// circle grows.
+	h.observe(p, "BAR", 27, 0, 50, 50)
+	assert.Greater(t, h.firstRadius(p, "BAR", 27, 50, 1009), 100.0)
+}
+
+func TestSplitMember(t *testing.T) {
+	id, sum, ok := splitMember("42\x00\x01abc\x00def")
+	assert.True(t, ok)
+	assert.Equal(t, int64(42), id)
+	assert.Equal(t, "\x01abc\x00def", sum)
+	for _, bad := range []string{"_", "", "x\x00y", "\x00"} {
+		_, _, ok := splitMember(bad)
+		assert.False(t, ok, "%q", bad)
+	}
+}
