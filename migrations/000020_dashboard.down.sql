@@ -1,0 +1,13 @@
+DROP TRIGGER IF EXISTS dashboard_coupons_truncated ON coupons;
+DROP TRIGGER IF EXISTS dashboard_coupons_deleted ON coupons;
+DROP TRIGGER IF EXISTS dashboard_coupons_updated ON coupons;
+DROP TRIGGER IF EXISTS dashboard_coupons_inserted ON coupons;
+DROP FUNCTION IF EXISTS dashboard_coupons_truncated();
+DROP FUNCTION IF EXISTS dashboard_coupons_deleted();
+DROP FUNCTION IF EXISTS dashboard_coupons_updated();
+DROP FUNCTION IF EXISTS dashboard_coupons_inserted();
+DROP TABLE IF EXISTS dashboard_cells;
+DROP TABLE IF EXISTS dashboard_slots;
+DROP TABLE IF EXISTS dashboard_deltas;
+DROP FUNCTION IF EXISTS dashboard_minutes(timestamptz, timestamptz);
+DROP FUNCTION IF EXISTS dashboard_slot(timestamptz);
