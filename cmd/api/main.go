@@ -19,13 +19,16 @@ import (
 	"github.com/couponpop/couponpop/internal/api"
 	"github.com/couponpop/couponpop/internal/auth"
 	"github.com/couponpop/couponpop/internal/config"
+	"github.com/couponpop/couponpop/internal/geo"
 	"github.com/couponpop/couponpop/internal/httpapi"
 	"github.com/couponpop/couponpop/internal/issue"
 	"github.com/couponpop/couponpop/internal/logx"
 	"github.com/couponpop/couponpop/internal/member"
 	"github.com/couponpop/couponpop/internal/postgres"
+	"github.com/couponpop/couponpop/internal/push"
 	"github.com/couponpop/couponpop/internal/rabbitmq"
 	"github.com/couponpop/couponpop/internal/redisx"
+	"github.com/couponpop/couponpop/internal/search"
 	"github.com/couponpop/couponpop/internal/store"
 )
 
@@ -78,6 +81,19 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	// Runs after the HTTP server has drained: every accepted issue request
 	// gets its committed answer before the process exits.
 	defer issuing.Close()
+	nearby := geo.NewService(pool, rdb, rs, issuing, log, reg, geo.Options{})
+	stores.AddListener(api.GeoStores{Geo: nearby})
+	issuing.AddListener(nearby)
+	pushes := push.NewService(pool, stores)
+	members.OnLogout = pushes.RemoveMemberDevices
+	osc, err := search.NewClient(cfg.OpenSearchURL)
+	if err != nil {
+		return err
+	}
+	// Real users repeat queries: a small LRU of query vectors saves the
+	// embedding call for the popular ones.
+	finder := search.NewService(osc, search.NewCached(search.NewEmbedder(cfg.EmbeddingsURL, cfg.EmbeddingsModel), 10_000),
+		pool, search.Options{Log: log})
 
 	srv := api.New(api.Deps{
 		Log:      log,
@@ -91,6 +107,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		Members: members,
 		Stores:  stores,
 		Issue:   issuing,
+		Geo:     nearby,
+		Push:    pushes,
+		Search:  finder,
 	})
 
 	httpSrv := &http.Server{
@@ -103,6 +122,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return deny.Run(gctx) })
+	g.Go(func() error { return nearby.Run(gctx) })
 	g.Go(func() error {
 		log.Info("listening", "addr", cfg.HTTPAddr)
 		if err := httpSrv.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {

@@ -14,7 +14,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/couponpop/couponpop/internal/auth"
+	"github.com/couponpop/couponpop/internal/api"
 	"github.com/couponpop/couponpop/internal/config"
+	"github.com/couponpop/couponpop/internal/geo"
 	"github.com/couponpop/couponpop/internal/demo"
 	"github.com/couponpop/couponpop/internal/issue"
 	"github.com/couponpop/couponpop/internal/logx"
@@ -69,7 +71,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	onErr := func(ctx context.Context, what string, err error) { log.WarnContext(ctx, what, "err", err) }
 	members := member.NewService(pool, tokens, cfg.RefreshTokenTTL)
 	stores := store.NewService(pool, onErr)
-	issuing := issue.NewService(pool, rdb, rs, stores, log, prometheus.NewRegistry(), issue.Options{})
+	reg := prometheus.NewRegistry()
+	issuing := issue.NewService(pool, rdb, rs, stores, log, reg, issue.Options{})
+	// The same listeners as cmd/api, so the map's Redis index sees the demo
+	// stores and events as they are written.
+	nearby := geo.NewService(pool, rdb, rs, issuing, log, reg, geo.Options{})
+	stores.AddListener(api.GeoStores{Geo: nearby})
+	issuing.AddListener(nearby)
 	defer issuing.Close()
 
 	r, err := demo.Load(ctx, demo.Deps{DB: pool, Members: members, Stores: stores, Issue: issuing})

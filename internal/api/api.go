@@ -4,6 +4,7 @@
 package api
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 
@@ -11,9 +12,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/couponpop/couponpop/internal/auth"
+	"github.com/couponpop/couponpop/internal/geo"
 	"github.com/couponpop/couponpop/internal/httpapi"
 	"github.com/couponpop/couponpop/internal/issue"
 	"github.com/couponpop/couponpop/internal/member"
+	"github.com/couponpop/couponpop/internal/push"
+	"github.com/couponpop/couponpop/internal/search"
 	"github.com/couponpop/couponpop/internal/store"
 	"github.com/couponpop/couponpop/openapi"
 )
@@ -27,6 +31,9 @@ type Deps struct {
 	Members  *member.Service
 	Stores   *store.Service
 	Issue    *issue.Service
+	Geo      *geo.Service
+	Push     *push.Service
+	Search   *search.Service
 }
 
 // New returns the API server with every route mounted.
@@ -41,5 +48,22 @@ func New(d Deps) *httpapi.Server {
 	member.Routes(v1, s, d.Members)
 	store.Routes(v1, s, d.Stores)
 	issue.Routes(v1, s, d.Issue)
+	geo.Routes(v1, s, d.Geo)
+	push.Routes(v1, s, d.Push)
+	search.Routes(v1, s, d.Search)
 	return s
+}
+
+// GeoStores adapts the geo index to store.Listener: package store imports
+// geo (for Point), so geo cannot name store.Store and listens by id.
+type GeoStores struct{ Geo *geo.Service }
+
+// StoreChanged re-indexes a created, edited or moved store.
+func (g GeoStores) StoreChanged(ctx context.Context, s store.Store) error {
+	return g.Geo.StoreChanged(ctx, s.ID)
+}
+
+// StoreDeleted takes a store out of the index.
+func (g GeoStores) StoreDeleted(ctx context.Context, id int64) error {
+	return g.Geo.StoreDeleted(ctx, id)
 }

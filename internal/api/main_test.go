@@ -16,6 +16,9 @@ import (
 
 	"github.com/couponpop/couponpop/internal/api"
 	"github.com/couponpop/couponpop/internal/auth"
+	"github.com/couponpop/couponpop/internal/geo"
+	"github.com/couponpop/couponpop/internal/push"
+	"github.com/couponpop/couponpop/internal/search"
 	"github.com/couponpop/couponpop/internal/httpapi"
 	"github.com/couponpop/couponpop/internal/issue"
 	"github.com/couponpop/couponpop/internal/member"
@@ -66,6 +69,11 @@ func newAPI(t *testing.T) *testAPI {
 	issuing := issue.NewService(pool, rdb, rs, stores, log, reg, issue.Options{})
 	t.Cleanup(issuing.Close)
 
+	nearby := geo.NewService(pool, rdb, rs, issuing, log, reg, geo.Options{Prefix: "apitest"})
+	stores.AddListener(api.GeoStores{Geo: nearby})
+	issuing.AddListener(nearby)
+	osc, err := search.NewClient(opensearchURL())
+	require.NoError(t, err)
 	srv := api.New(api.Deps{
 		Log:      log,
 		Registry: reg,
@@ -77,6 +85,16 @@ func newAPI(t *testing.T) *testAPI {
 		Members: member.NewService(pool, tokens, time.Hour),
 		Stores:  stores,
 		Issue:   issuing,
+		Geo:     nearby,
+		Push:    push.NewService(pool, stores),
+		Search:  search.NewService(osc, search.Hashed{}, pool, search.Options{Alias: "apitest-missing"}),
 	})
 	return &testAPI{srv: srv, tokens: tokens, issue: issuing}
+}
+
+func opensearchURL() string {
+	if u := os.Getenv("OPENSEARCH_URL"); u != "" {
+		return u
+	}
+	return "http://127.0.0.1:9200"
 }
