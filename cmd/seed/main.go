@@ -13,11 +13,11 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/couponpop/couponpop/internal/auth"
 	"github.com/couponpop/couponpop/internal/api"
+	"github.com/couponpop/couponpop/internal/auth"
 	"github.com/couponpop/couponpop/internal/config"
-	"github.com/couponpop/couponpop/internal/geo"
 	"github.com/couponpop/couponpop/internal/demo"
+	"github.com/couponpop/couponpop/internal/geo"
 	"github.com/couponpop/couponpop/internal/issue"
 	"github.com/couponpop/couponpop/internal/logx"
 	"github.com/couponpop/couponpop/internal/member"

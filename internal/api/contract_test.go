@@ -17,7 +17,6 @@ import (
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
 )
 
 func do(h http.Handler, method, path, token, body string, header map[string]string) *httptest.ResponseRecorder {

@@ -17,13 +17,13 @@ import (
 	"github.com/couponpop/couponpop/internal/api"
 	"github.com/couponpop/couponpop/internal/auth"
 	"github.com/couponpop/couponpop/internal/geo"
-	"github.com/couponpop/couponpop/internal/push"
-	"github.com/couponpop/couponpop/internal/search"
 	"github.com/couponpop/couponpop/internal/httpapi"
 	"github.com/couponpop/couponpop/internal/issue"
 	"github.com/couponpop/couponpop/internal/member"
 	"github.com/couponpop/couponpop/internal/postgres/pgtest"
+	"github.com/couponpop/couponpop/internal/push"
 	"github.com/couponpop/couponpop/internal/redisx"
+	"github.com/couponpop/couponpop/internal/search"
 	"github.com/couponpop/couponpop/internal/store"
 )
 
