@@ -70,7 +70,7 @@ func main() {
 
 type config struct {
 	docs, users, real, rounds int
-	duration, warmup          time.Duration
+	duration, warmup, think   time.Duration
 	rebuild                   bool
 	out, queries              string
 }
@@ -86,6 +86,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.IntVar(&c.rounds, "rounds", 3, "rounds; each runs every mode once, interleaved so load from elsewhere hits all modes alike")
 	fs.DurationVar(&c.duration, "duration", 10*time.Second, "measured time per mode per round")
 	fs.DurationVar(&c.warmup, "warmup", 5*time.Second, "unmeasured time per mode before the first round")
+	fs.DurationVar(&c.think, "think", 500*time.Millisecond, "mean think time (exponential) of the second, realistic phase")
 	fs.BoolVar(&c.rebuild, "rebuild", false, "rebuild the database and the index even if they look complete")
 	fs.StringVar(&c.out, "out", "", "write the markdown report here too")
 	fs.StringVar(&c.queries, "queries", "testdata/search/queries.json", "labelled queries (part of the query mix)")
@@ -146,9 +147,10 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fmt.Fprintf(w, "## Search: bm25 vs knn vs hybrid at %d concurrent users\n\n", c.users)
 	fmt.Fprintf(w, "`go run ./bench/search%s` — %d stores (%d with real e5 vectors, the rest synthesized: see bench/search/main.go), "+
 		"%d distinct queries in a Zipf mix (s=1.1), limit 20, 30 %% of requests with a 3 km radius; "+
-		"each user sends its next request when the previous one answers; %d interleaved rounds of %s per mode after %s warm-up; "+
-		"through the real gin handler over loopback HTTP; GOMAXPROCS %d, %s.\n\n",
-		flagsShown(args), c.docs, min(c.real, c.docs), len(qs), c.rounds, c.duration, c.warmup, runtime.GOMAXPROCS(0), time.Now().Format("2006-01-02"))
+		"%d interleaved rounds of %s per mode after %s warm-up per mode; "+
+		"through the real gin handler over loopback HTTP, in one process with the load generator; "+
+		"OpenSearch, PostgreSQL and the e5 server on the same %d-core machine; %s.\n\n",
+		flagsShown(args), c.docs, min(c.real, c.docs), len(qs), c.rounds, c.duration, c.warmup, runtime.NumCPU(), time.Now().Format("2006-01-02"))
 	if built != "" {
 		fmt.Fprintf(w, "%s\n\n", built)
 	}
@@ -163,28 +165,36 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	// Warm up every mode (JIT, caches, LRU), unmeasured.
 	for i, m := range modes {
 		fmt.Fprintf(stdout, "warming up %s…\n", m.name)
-		_ = load(ctx, client, servers[i].URL, m.mode, qs, c.users, c.warmup)
+		_ = load(ctx, client, servers[i].URL, m.mode, qs, c.users, c.warmup, 0)
 	}
-	beforeCalls := calls.n.Load()
-	results := make([]stats, len(modes))
-	for r := range c.rounds {
-		for i, m := range modes {
-			fmt.Fprintf(stdout, "round %d: %s…\n", r+1, m.name)
-			results[i].add(load(ctx, client, servers[i].URL, m.mode, qs, c.users, c.duration))
+	for _, phase := range []struct {
+		title string
+		think time.Duration
+	}{
+		{fmt.Sprintf("### Saturation: %d users, no think time\n\nEvery user sends its next search as soon as the last one answers: the box runs flat out, so requests/s is the capacity of each mode and the latencies are mostly queueing (Little's law: %d users ÷ throughput).\n\n", c.users, c.users), 0},
+		{fmt.Sprintf("### Realistic: %d users thinking %s on average between searches\n\nExponential think time (mean %s) after each answer: the load people put on a search box. Latency here is what a user waits.\n\n", c.users, c.think, c.think), c.think},
+	} {
+		fmt.Fprint(w, phase.title)
+		before := calls.n.Load()
+		results := make([]stats, len(modes))
+		for r := range c.rounds {
+			for i, m := range modes {
+				fmt.Fprintf(stdout, "%s round %d: %s…\n", cmp.Or(phase.think.String(), "0s"), r+1, m.name)
+				results[i].add(load(ctx, client, servers[i].URL, m.mode, qs, c.users, c.duration, phase.think))
+			}
 		}
+		modelCalls := calls.n.Load() - before
+		fmt.Fprintf(w, "| mode | requests | req/s | p50 ms | p95 ms | p99 ms | errors | degraded | req/s vs bm25 |\n|---|---|---|---|---|---|---|---|---|\n")
+		base := results[0].rps()
+		for i, m := range modes {
+			st := results[i]
+			fmt.Fprintf(w, "| %s | %d | %.0f | %.1f | %.1f | %.1f | %d | %d | %.2f× |\n",
+				m.name, len(st.lat), st.rps(), st.pct(50), st.pct(95), st.pct(99), st.errors, st.degraded, st.rps()/base)
+		}
+		cachedReqs := len(results[1].lat) + len(results[2].lat)
+		fmt.Fprintf(w, "\nQuery-embedding LRU in the knn and hybrid runs: %d model calls for %d requests (hit rate %.1f %%).\n\n",
+			modelCalls, cachedReqs, 100*(1-float64(modelCalls)/float64(max(cachedReqs, 1))))
 	}
-	modelCalls := calls.n.Load() - beforeCalls
-
-	fmt.Fprintf(w, "| mode | requests | req/s | p50 ms | p95 ms | p99 ms | errors | degraded | req/s vs bm25 |\n|---|---|---|---|---|---|---|---|---|\n")
-	base := results[0].rps()
-	for i, m := range modes {
-		s := results[i]
-		fmt.Fprintf(w, "| %s | %d | %.0f | %.1f | %.1f | %.1f | %d | %d | %.2f× |\n",
-			m.name, len(s.lat), s.rps(), s.pct(50), s.pct(95), s.pct(99), s.errors, s.degraded, s.rps()/base)
-	}
-	cachedReqs := len(results[1].lat) + len(results[2].lat)
-	fmt.Fprintf(w, "\nQuery-embedding LRU during the measured knn and hybrid runs: %d model calls for %d requests (hit rate %.1f %%).\n",
-		modelCalls, cachedReqs, 100*(1-float64(modelCalls)/float64(max(cachedReqs, 1))))
 	if c.out != "" {
 		if err := os.WriteFile(c.out, []byte(report.String()), 0o644); err != nil {
 			return err
@@ -243,8 +253,8 @@ func prepare(ctx context.Context, c config, osc *opensearch.Client, vc *corpus.V
 		db.Close()
 		return nil, "", err
 	}
-	return db, fmt.Sprintf("Built this run: %d stores loaded into PostgreSQL in %s; full reindex (PostgreSQL → vectors → bulk → HNSW → alias swap) in %s.",
-		c.docs, loaded.Round(time.Second), st.Took.Round(time.Second)), nil
+	return db, fmt.Sprintf("Built this run: %d stores loaded into PostgreSQL in %s; full reindex (PostgreSQL → vectors → bulk → HNSW → force merge → alias swap) in %s, of which the merge to one segment %s.",
+		c.docs, loaded.Round(time.Second), st.Took.Round(time.Second), st.Merge.Round(time.Second)), nil
 }
 
 // benchURL is the scratch database's URL (pgtest's naming) without
@@ -434,8 +444,9 @@ func (s *stats) pct(p float64) float64 {
 	return float64(sorted[max(i, 0)].Microseconds()) / 1000
 }
 
-// load runs users closed-loop users against base for d.
-func load(ctx context.Context, client *http.Client, base string, mode search.Mode, qs []query, users int, d time.Duration) stats {
+// load runs closed-loop users against base for d; each waits an
+// exponentially distributed think time of mean think after every answer.
+func load(ctx context.Context, client *http.Client, base string, mode search.Mode, qs []query, users int, d, think time.Duration) stats {
 	cum := make([]float64, len(qs))
 	total := 0.0
 	for i, q := range qs {
@@ -487,6 +498,12 @@ func load(ctx context.Context, client *http.Client, base string, mode search.Mod
 					st.degraded++
 				}
 				st.lat = append(st.lat, time.Since(t0))
+				if think > 0 {
+					select {
+					case <-ctx.Done():
+					case <-time.After(time.Duration(r.ExpFloat64() * float64(think))):
+					}
+				}
 			}
 		}()
 	}

@@ -28,11 +28,12 @@ func NewClient(url string) (*opensearch.Client, error) {
 	c, err := opensearch.NewClient(opensearch.Config{
 		Addresses:    []string{url},
 		DisableRetry: true,
+		// No response timeout here: callers bound each request with their
+		// context (3 s for a search), and a force merge takes minutes.
 		Transport: &http.Transport{
-			MaxIdleConns:          256,
-			MaxIdleConnsPerHost:   256,
-			IdleConnTimeout:       90 * time.Second,
-			ResponseHeaderTimeout: 30 * time.Second,
+			MaxIdleConns:        256,
+			MaxIdleConnsPerHost: 256,
+			IdleConnTimeout:     90 * time.Second,
 		},
 	})
 	if err != nil {

@@ -10,22 +10,22 @@
 // the fusion was chosen.
 package search
 
-import (
-	"strings"
-	"time"
-)
+import "strings"
 
 // Doc is one store as the index holds it. The document id is the store id.
 type Doc struct {
-	StoreID      int64      `json:"store_id"`
-	Name         string     `json:"name"`
-	Category     string     `json:"category"`
-	CategoryText string     `json:"category_text"`
-	Description  string     `json:"description"`
-	Address      string     `json:"address"`
-	Location     GeoPoint   `json:"location"`
-	EventText    string     `json:"event_text"`
-	Events       []EventDoc `json:"events"`
+	StoreID      int64    `json:"store_id"`
+	Name         string   `json:"name"`
+	Category     string   `json:"category"`
+	CategoryText string   `json:"category_text"`
+	Description  string   `json:"description"`
+	Address      string   `json:"address"`
+	Location     GeoPoint `json:"location"`
+	EventText    string   `json:"event_text"`
+	// Events are the store's current events; their titles are indexed
+	// (event_text). Whether one can be issued right now, and how many are
+	// left, is read from PostgreSQL at query time, not from the index.
+	Events       []EventDoc `json:"-"`
 	Embedding    []float32  `json:"embedding,omitempty"`
 	HasEmbedding bool       `json:"has_embedding"`
 
@@ -45,25 +45,10 @@ type GeoPoint struct {
 	Lon float64 `json:"lon"`
 }
 
-// EventDoc is a coupon event as it was at indexing time. Whether it is
-// issuable is decided at query time (IssuableAt), because windows open and
-// close without anybody writing to PostgreSQL.
+// EventDoc is what the index needs of a coupon event: its title.
 type EventDoc struct {
-	ID            int64     `json:"id"`
-	Title         string    `json:"title"`
-	DiscountType  string    `json:"discount_type"`
-	DiscountValue int       `json:"discount_value"`
-	TotalQuantity int       `json:"total_quantity"`
-	IssuedCount   int       `json:"issued_count"`
-	IssueStartsAt time.Time `json:"issue_starts_at"`
-	IssueEndsAt   time.Time `json:"issue_ends_at"`
-}
-
-// IssuableAt reports whether a customer could get a coupon of e at t, as far
-// as the index knows (counts may lag; the API refreshes them from
-// PostgreSQL before answering).
-func (e EventDoc) IssuableAt(t time.Time) bool {
-	return !t.Before(e.IssueStartsAt) && t.Before(e.IssueEndsAt) && e.IssuedCount < e.TotalQuantity
+	ID    int64  `json:"id"`
+	Title string `json:"title"`
 }
 
 // categoryLabels are indexed with every store of the category (field

@@ -3,14 +3,15 @@ package search
 import (
 	"math"
 	"testing"
-	"time"
 )
 
+// hits builds a ranked list of store ids a=1, b=2, …; scores fall with
+// rank: 10, 8, 6, …
 func hits(ids ...string) []hit {
 	out := make([]hit, len(ids))
 	for i, id := range ids {
-		// Scores fall with rank: 10, 8, 6, …
-		out[i] = hit{ID: id, Score: float64(10 - 2*i), Source: source{Name: id}}
+		out[i].Score = float64(10 - 2*i)
+		out[i].Fields.StoreID = []int64{int64(id[0]-'a') + 1}
 	}
 	return out
 }
@@ -18,7 +19,7 @@ func hits(ids ...string) []hit {
 func scores(cs []candidate) map[string]float64 {
 	out := map[string]float64{}
 	for _, c := range cs {
-		out[c.src.Name] = c.score
+		out[string(rune('a'+c.id-1))] = c.score
 	}
 	return out
 }
@@ -79,47 +80,32 @@ func TestFuseConvex(t *testing.T) {
 	}
 }
 
-func TestIssuableEvents(t *testing.T) {
-	now := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
-	ev := func(id int64, start, end time.Duration, total, issued int) EventDoc {
-		return EventDoc{ID: id, Title: "e", TotalQuantity: total, IssuedCount: issued,
-			IssueStartsAt: now.Add(start), IssueEndsAt: now.Add(end)}
-	}
-	evs := []EventDoc{
-		ev(1, -time.Hour, time.Hour, 10, 3),    // open
-		ev(2, time.Hour, 2*time.Hour, 10, 0),   // not yet
-		ev(3, -2*time.Hour, -time.Hour, 10, 0), // over
-		ev(4, -time.Hour, time.Hour, 10, 10),   // sold out per the index
-		ev(5, -time.Hour, 0, 10, 0),            // ends exactly now: over
+func TestContenders(t *testing.T) {
+	cands := func(scores ...float64) []candidate {
+		out := make([]candidate, len(scores))
+		for i, s := range scores {
+			out[i] = candidate{id: int64(i + 1), score: s}
+		}
+		return out
 	}
 	tests := []struct {
-		name string
-		live map[int64]liveEvent
-		want map[int64]int // id → remaining
+		name   string
+		scores []float64
+		limit  int
+		boost  float64
+		want   int
 	}{
-		{"index counts", nil, map[int64]int{1: 7}},
-		{"live counts win", map[int64]liveEvent{
-			1: {Status: "ACTIVE", Remaining: 0, StartsAt: now.Add(-time.Hour), EndsAt: now.Add(time.Hour)},        // sold out since
-			4: {Status: "ACTIVE", Remaining: 2, StartsAt: now.Add(-time.Hour), EndsAt: now.Add(time.Hour)},        // canceled coupons
-			2: {Status: "ACTIVE", Remaining: 10, StartsAt: now.Add(-time.Minute), EndsAt: now.Add(2 * time.Hour)}, // opened early
-		}, map[int64]int{4: 2, 2: 10}},
-		{"suspended", map[int64]liveEvent{
-			1: {Status: "SUSPENDED", Remaining: 7, StartsAt: now.Add(-time.Hour), EndsAt: now.Add(time.Hour)},
-		}, map[int64]int{}},
+		{"fewer than a page", []float64{9, 8}, 5, 0.1, 2},
+		// The 2nd score is 8; 8/1.1 = 7.27: 7.5 can still pass it, 7 not;
+		// plus five spares.
+		{"boost reach plus spares", []float64{9, 8, 7.5, 7, 6, 5, 4, 3, 2, 1, 0.5}, 2, 0.1, 8},
+		{"no boost", []float64{9, 8, 8, 7, 6, 5, 4, 3, 2, 1}, 2, -1, 8},
+		{"spares capped by the list", []float64{9, 8, 7}, 2, 0.1, 3},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := map[int64]int{}
-			for _, e := range issuableEvents(evs, tt.live, now) {
-				got[e.ID] = e.Remaining
-			}
-			if len(got) != len(tt.want) {
-				t.Fatalf("issuable %v, want %v", got, tt.want)
-			}
-			for id, r := range tt.want {
-				if got[id] != r {
-					t.Errorf("event %d remaining %d, want %d", id, got[id], r)
-				}
+			if got := len(contenders(cands(tt.scores...), tt.limit, tt.boost)); got != tt.want {
+				t.Errorf("kept %d, want %d", got, tt.want)
 			}
 		})
 	}

@@ -94,7 +94,7 @@ func TestMapping(t *testing.T) {
 		assert.Equal(t, "autocomplete", fields["ac"].(map[string]any)["analyzer"])
 		assert.Equal(t, "english", fields["en"].(map[string]any)["analyzer"])
 		assert.Equal(t, "keyword", props["category"]["type"])
-		assert.Equal(t, false, props["events"]["enabled"])
+		assert.NotContains(t, props, "events", "live event state comes from PostgreSQL")
 		assert.Equal(t, []string{"embedding"}, m.Mappings.Source["excludes"])
 		assert.EqualValues(t, search.MappingVersion, m.Mappings.Meta["mapping_version"])
 		assert.Equal(t, testEmb.Name(), m.Mappings.Meta["embedder"])

@@ -16,7 +16,8 @@ import (
 // selectDocs is one row per store with its events as JSON. Events are those a
 // customer may still get: ACTIVE, window not over, not sold out, the newest
 // 20 per store (a store with more is spamming, and the document must stay
-// small). Whether a window is open *now* is decided at query time.
+// small). Their titles are searchable; what is issuable *now* is read at
+// query time (storeRows).
 //
 // The version is the latest updated_at of the store and of all its events,
 // not only the listed ones, so that an event ending bumps it too. Both
@@ -29,11 +30,7 @@ const selectDocs = `
 	       coalesce(ev.events, '[]')
 	FROM stores s
 	LEFT JOIN LATERAL (
-		SELECT json_agg(json_build_object(
-			'id', e.id, 'title', e.title,
-			'discount_type', e.discount_type, 'discount_value', e.discount_value,
-			'total_quantity', e.total_quantity, 'issued_count', e.issued_count,
-			'issue_starts_at', e.issue_starts_at, 'issue_ends_at', e.issue_ends_at) ORDER BY e.id) AS events
+		SELECT json_agg(json_build_object('id', e.id, 'title', e.title) ORDER BY e.id) AS events
 		FROM (SELECT * FROM coupon_events e
 		      WHERE e.store_id = s.id AND e.status = 'ACTIVE'
 		        AND e.issue_ends_at > now() AND e.issued_count < e.total_quantity
@@ -113,29 +110,48 @@ func dbNow(ctx context.Context, db *pgxpool.Pool) (time.Time, error) {
 	return t, nil
 }
 
-// eventCounts reads the live state of events for a search response:
-// remaining stock and status move with every issuance, and the index is not
-// told about issuances (there are far too many). One primary-key lookup per
-// event, typically a few dozen.
-func eventCounts(ctx context.Context, db *pgxpool.Pool, ids []int64) (map[int64]liveEvent, error) {
+// storeRows reads what a search result shows of stores ids: the store as
+// it is now (a store deleted a moment ago is simply absent) and its events
+// that a customer can get right now, with live remaining stock. The index
+// is told neither about issuances (far too many) nor about windows opening
+// and closing (nobody writes anything then), so both are decided here.
+//
+// One statement for a page of results: primary-key lookups on stores and,
+// per store, a range scan of coupon_events_store_idx (store_id, id).
+func storeRows(ctx context.Context, db *pgxpool.Pool, ids []int64) (map[int64]storeRow, error) {
 	rows, _ := db.Query(ctx, `
-		SELECT id, status, total_quantity - issued_count, issue_starts_at, issue_ends_at
-		FROM coupon_events WHERE id = ANY($1)`, ids)
-	out := make(map[int64]liveEvent, len(ids))
-	var e liveEvent
-	var id int64
-	_, err := pgx.ForEachRow(rows, []any{&id, &e.Status, &e.Remaining, &e.StartsAt, &e.EndsAt}, func() error {
-		out[id] = e
+		SELECT s.id, s.name, s.category, s.address,
+		       ST_Y(s.location::geometry), ST_X(s.location::geometry),
+		       coalesce((
+		           SELECT json_agg(json_build_object(
+		                      'id', e.id, 'title', e.title,
+		                      'discount_type', e.discount_type, 'discount_value', e.discount_value,
+		                      'remaining', e.total_quantity - e.issued_count,
+		                      'issue_ends_at', e.issue_ends_at) ORDER BY e.issue_ends_at, e.id)
+		           FROM (SELECT * FROM coupon_events e
+		                 WHERE e.store_id = s.id AND e.status = 'ACTIVE'
+		                   AND e.issue_starts_at <= now() AND e.issue_ends_at > now()
+		                   AND e.issued_count < e.total_quantity
+		                 ORDER BY e.issue_ends_at, e.id LIMIT 10) e
+		       ), '[]')
+		FROM stores s
+		WHERE s.id = ANY($1) AND s.deleted_at IS NULL`, ids)
+	out := make(map[int64]storeRow, len(ids))
+	var r storeRow
+	_, err := pgx.ForEachRow(rows, []any{&r.Store.ID, &r.Store.Name, &r.Store.Category, &r.Store.Address,
+		&r.Store.Lat, &r.Store.Lng, &r.Events}, func() error {
+		out[r.Store.ID] = r
+		r = storeRow{}
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("event counts: %w", err)
+		return nil, fmt.Errorf("stores of a search result: %w", err)
 	}
 	return out, nil
 }
 
-type liveEvent struct {
-	Status           string
-	Remaining        int
-	StartsAt, EndsAt time.Time
+// storeRow is one store of a search result.
+type storeRow struct {
+	Store  StoreSummary
+	Events []Event
 }

@@ -3,7 +3,7 @@ package search
 // MappingVersion changes whenever indexBody changes in a way that needs a
 // reindex. The indexer compares it with the live index's _meta at start and
 // rebuilds when they differ.
-const MappingVersion = 1
+const MappingVersion = 2
 
 // Korean selects the analyzer chain for Korean text.
 type Korean string
@@ -98,6 +98,8 @@ func indexBody(ko Korean, meta map[string]any) map[string]any {
 			// not the old index).
 			"_source": map[string]any{"excludes": []string{"embedding"}},
 			"properties": map[string]any{
+				// Searches fetch only this, from doc values (see
+				// Service.msearch).
 				"store_id": map[string]any{"type": "long"},
 				"name": textField(map[string]any{
 					"kw": map[string]any{"type": "keyword", "ignore_above": 256},
@@ -109,9 +111,6 @@ func indexBody(ko Korean, meta map[string]any) map[string]any {
 				"address":       textField(nil),
 				"event_text":    textField(nil),
 				"location":      map[string]any{"type": "geo_point"},
-				// Only carried in _source for the response and the
-				// issuable-now check at query time.
-				"events": map[string]any{"type": "object", "enabled": false},
 				"embedding": map[string]any{
 					"type":      "knn_vector",
 					"dimension": Dims,

@@ -79,7 +79,6 @@ type Options struct {
 	// SearchTimeout bounds the OpenSearch call (3 s).
 	SearchTimeout time.Duration
 	Log           *slog.Logger
-	Now           func() time.Time // time.Now; tests move the clock
 }
 
 // Service answers searches and suggestions.
@@ -90,8 +89,8 @@ type Service struct {
 	opts Options
 }
 
-// NewService returns the search service. db may be nil: event counts then
-// come from the index (as of the last sync) instead of PostgreSQL.
+// NewService returns the search service. db is PostgreSQL, where results
+// get their store details and live coupon events.
 func NewService(os *opensearch.Client, emb Embedder, db *pgxpool.Pool, o Options) *Service {
 	if o.Alias == "" {
 		o.Alias = DefaultAlias
@@ -119,9 +118,6 @@ func NewService(os *opensearch.Client, emb Embedder, db *pgxpool.Pool, o Options
 	}
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
-	}
-	if o.Now == nil {
-		o.Now = time.Now
 	}
 	return &Service{os: os, emb: emb, db: db, opts: o}
 }
@@ -157,6 +153,8 @@ type Item struct {
 }
 
 // StoreSummary is the store as search results show it (the nearby shape).
+// It comes from PostgreSQL, so a rename shows at once even before the
+// index has it.
 type StoreSummary struct {
 	ID       int64   `json:"id"`
 	Name     string  `json:"name"`
@@ -177,6 +175,13 @@ type Event struct {
 }
 
 // Search runs one search.
+//
+// OpenSearch only ranks: each leg returns store ids (from doc values) and
+// scores, no stored fields, which is most of what a search costs the node
+// (loading and decompressing 50 stored documents costs more than the
+// query). The stores that can still make the page are then read from
+// PostgreSQL in one statement, with their live issuable events; those get
+// the boost, and the page is cut.
 func (s *Service) Search(ctx context.Context, r Request) (Result, error) {
 	if r.Limit <= 0 {
 		r.Limit = 20
@@ -223,38 +228,43 @@ func (s *Service) Search(ctx context.Context, r Request) (Result, error) {
 	default:
 		cands = rawScores(lists[0])
 	}
+	sortCandidates(cands)
+	cands = contenders(cands, r.Limit, s.opts.IssuableBoost)
 
-	now := s.opts.Now()
-	live := s.liveEvents(ctx, cands)
-	for i := range cands {
-		c := &cands[i]
-		c.events = issuableEvents(c.src.Events, live, now)
-		if len(c.events) > 0 && s.opts.IssuableBoost > 0 {
+	ids := make([]int64, len(cands))
+	for i, c := range cands {
+		ids[i] = c.id
+	}
+	rows, err := storeRows(ctx, s.db, ids)
+	if err != nil {
+		if errors.Is(ctx.Err(), context.Canceled) {
+			return Result{}, ctx.Err()
+		}
+		return Result{}, fmt.Errorf("%w (%v)", ErrUnavailable, err)
+	}
+	kept := cands[:0]
+	for _, c := range cands {
+		row, ok := rows[c.id]
+		if !ok {
+			continue // deleted since it was indexed; the sync will catch up
+		}
+		c.row = row
+		if len(row.Events) > 0 && s.opts.IssuableBoost > 0 {
 			c.score *= 1 + s.opts.IssuableBoost
 		}
+		kept = append(kept, c)
 	}
-	// Stable, with the store id as the last word, so equal scores come back
-	// in the same order every time (pagination, tests, caches).
-	sort.SliceStable(cands, func(i, j int) bool {
-		if cands[i].score != cands[j].score {
-			return cands[i].score > cands[j].score
-		}
-		return cands[i].src.StoreID < cands[j].src.StoreID
-	})
-	if len(cands) > r.Limit {
-		cands = cands[:r.Limit]
+	sortCandidates(kept)
+	if len(kept) > r.Limit {
+		kept = kept[:r.Limit]
 	}
-	for _, c := range cands {
-		it := Item{
-			Store: StoreSummary{
-				ID: c.src.StoreID, Name: c.src.Name, Category: c.src.Category,
-				Address: c.src.Address, Lat: c.src.Location.Lat, Lng: c.src.Location.Lon,
-			},
-			Score:  c.score,
-			Events: c.events,
+	for _, c := range kept {
+		it := Item{Store: c.row.Store, Score: c.score, Events: c.row.Events}
+		if it.Events == nil {
+			it.Events = []Event{}
 		}
 		if r.Near != nil {
-			d := geo.Distance(*r.Near, geo.Point{Lat: c.src.Location.Lat, Lng: c.src.Location.Lon})
+			d := geo.Distance(*r.Near, geo.Point{Lat: c.row.Store.Lat, Lng: c.row.Store.Lng})
 			it.DistanceM = &d
 		}
 		res.Items = append(res.Items, it)
@@ -262,9 +272,41 @@ func (s *Service) Search(ctx context.Context, r Request) (Result, error) {
 	return res, nil
 }
 
-// sourceFields are the parts of a document a result needs; leaving the
-// texts out keeps the fetch phase and the JSON small.
-var sourceFields = []string{"store_id", "name", "category", "address", "location", "events"}
+// sortCandidates orders by score, then store id, so equal scores come back
+// in the same order every time (pagination, tests, caches).
+func sortCandidates(cs []candidate) {
+	sort.SliceStable(cs, func(i, j int) bool {
+		if cs[i].score != cs[j].score {
+			return cs[i].score > cs[j].score
+		}
+		return cs[i].id < cs[j].id
+	})
+}
+
+// contenders keeps the sorted candidates that can still make a page of
+// limit: the boost multiplies a score by at most 1+boost, so anything below
+// the limit-th score divided by that can never pass it. A few more are
+// kept in case some of the page turn out to be deleted.
+func contenders(cs []candidate, limit int, boost float64) []candidate {
+	if len(cs) <= limit {
+		return cs
+	}
+	floor := cs[limit-1].score / (1 + max(boost, 0))
+	n := limit
+	for n < len(cs) && cs[n].score >= floor {
+		n++
+	}
+	return cs[:min(n+5, len(cs))]
+}
+
+// idOnly makes a leg return store ids and scores only: no _source, no
+// stored fields at all (not even _id), store_id from doc values.
+func idOnly(body map[string]any) map[string]any {
+	body["_source"] = false
+	body["stored_fields"] = "_none_"
+	body["docvalue_fields"] = []string{"store_id"}
+	return body
+}
 
 // bm25Fields weigh where a keyword matched: the name says most about a
 // store, the bilingual category labels next, then description, events and
@@ -288,13 +330,13 @@ func (s *Service) bm25Body(r Request, size int) map[string]any {
 		},
 	}
 	q := map[string]any{"bool": map[string]any{"must": b, "filter": geoFilter(r)}}
-	return map[string]any{
-		"size": size, "_source": sourceFields,
+	return idOnly(map[string]any{
+		"size": size,
 		// No total count: lets Lucene skip blocks that cannot make the top
 		// (block-max WAND), and nobody pages through 10,000 stores.
 		"track_total_hits": false,
 		"query":            q,
-	}
+	})
 }
 
 func (s *Service) knnBody(r Request, vec []float32, size int) map[string]any {
@@ -304,10 +346,10 @@ func (s *Service) knnBody(r Request, vec []float32, size int) map[string]any {
 		// filter is very selective), so a radius never starves the k.
 		knn["filter"] = map[string]any{"bool": map[string]any{"filter": f}}
 	}
-	return map[string]any{
-		"size": size, "_source": sourceFields,
+	return idOnly(map[string]any{
+		"size":  size,
 		"query": map[string]any{"knn": map[string]any{"embedding": knn}},
-	}
+	})
 }
 
 func geoFilter(r Request) []any {
@@ -323,20 +365,24 @@ func geoFilter(r Request) []any {
 	}}}
 }
 
-// hit is one search hit with the part of _source results need.
+// hit is one search hit: a score and, from doc values, the store id; or,
+// for suggestions, a small _source.
 type hit struct {
-	ID     string  `json:"_id"`
 	Score  float64 `json:"_score"`
-	Source source  `json:"_source"`
+	Fields struct {
+		StoreID []int64 `json:"store_id"`
+	} `json:"fields"`
+	Source *Suggestion `json:"_source"`
 }
 
-type source struct {
-	StoreID  int64      `json:"store_id"`
-	Name     string     `json:"name"`
-	Category string     `json:"category"`
-	Address  string     `json:"address"`
-	Location GeoPoint   `json:"location"`
-	Events   []EventDoc `json:"events"`
+func (h hit) storeID() int64 {
+	if len(h.Fields.StoreID) > 0 {
+		return h.Fields.StoreID[0]
+	}
+	if h.Source != nil {
+		return h.Source.StoreID
+	}
+	return 0
 }
 
 type searchResponse struct {
@@ -398,15 +444,17 @@ func (s *Service) msearch(ctx context.Context, bodies ...map[string]any) ([][]hi
 
 // candidate is a store on its way into the result.
 type candidate struct {
-	src    source
-	score  float64
-	events []Event
+	id    int64
+	score float64
+	row   storeRow
 }
 
 func rawScores(hits []hit) []candidate {
-	out := make([]candidate, len(hits))
-	for i, h := range hits {
-		out[i] = candidate{src: h.Source, score: h.Score}
+	out := make([]candidate, 0, len(hits))
+	for _, h := range hits {
+		if id := h.storeID(); id > 0 {
+			out = append(out, candidate{id: id, score: h.Score})
+		}
 	}
 	return out
 }
@@ -415,26 +463,13 @@ func rawScores(hits []hit) []candidate {
 // is the sum over the lists that contain it of 1/(k + rank), rank from 1.
 // A large k flattens the difference between the first ranks.
 func fuseRRF(bm25, knn []hit, k int) []candidate {
-	byID := map[string]*candidate{}
-	var order []string
-	add := func(hits []hit) {
+	f := newFusion(len(bm25) + len(knn))
+	for _, hits := range [][]hit{bm25, knn} {
 		for i, h := range hits {
-			c, ok := byID[h.ID]
-			if !ok {
-				c = &candidate{src: h.Source}
-				byID[h.ID] = c
-				order = append(order, h.ID)
-			}
-			c.score += 1 / float64(k+i+1)
+			f.add(h.storeID(), 1/float64(k+i+1))
 		}
 	}
-	add(bm25)
-	add(knn)
-	out := make([]candidate, len(order))
-	for i, id := range order {
-		out[i] = *byID[id]
-	}
-	return out
+	return f.out
 }
 
 // fuseConvex normalizes each list's scores to [0, 1] by its own min and max
@@ -444,86 +479,50 @@ func fuseRRF(bm25, knn []hit, k int) []candidate {
 // so raw scores cannot be added; min-max makes "best in its list" worth the
 // same in both.
 func fuseConvex(bm25, knn []hit, alpha float64) []candidate {
-	byID := map[string]*candidate{}
-	var order []string
-	add := func(hits []hit, w float64) {
-		if len(hits) == 0 {
-			return
+	f := newFusion(len(bm25) + len(knn))
+	for _, l := range []struct {
+		hits []hit
+		w    float64
+	}{{bm25, alpha}, {knn, 1 - alpha}} {
+		if len(l.hits) == 0 {
+			continue
 		}
-		lo, hi := hits[0].Score, hits[0].Score
-		for _, h := range hits {
+		lo, hi := l.hits[0].Score, l.hits[0].Score
+		for _, h := range l.hits {
 			lo, hi = min(lo, h.Score), max(hi, h.Score)
 		}
-		for _, h := range hits {
+		for _, h := range l.hits {
 			n := 1.0
 			if hi > lo {
 				n = (h.Score - lo) / (hi - lo)
 			}
-			c, ok := byID[h.ID]
-			if !ok {
-				c = &candidate{src: h.Source}
-				byID[h.ID] = c
-				order = append(order, h.ID)
-			}
-			c.score += w * n
+			f.add(h.storeID(), l.w*n)
 		}
 	}
-	add(bm25, alpha)
-	add(knn, 1-alpha)
-	out := make([]candidate, len(order))
-	for i, id := range order {
-		out[i] = *byID[id]
-	}
-	return out
+	return f.out
 }
 
-// liveEvents reads the current counts of every event of the candidates from
-// PostgreSQL. Without a database, or when it fails, it returns nil and the
-// index's counts stand: a search answer with slightly stale stock beats no
-// answer.
-func (s *Service) liveEvents(ctx context.Context, cands []candidate) map[int64]liveEvent {
-	if s.db == nil {
-		return nil
-	}
-	var ids []int64
-	for _, c := range cands {
-		for _, e := range c.src.Events {
-			ids = append(ids, e.ID)
-		}
-	}
-	if len(ids) == 0 {
-		return nil
-	}
-	live, err := eventCounts(ctx, s.db, ids)
-	if err != nil {
-		s.opts.Log.WarnContext(ctx, "live event counts unavailable; using the index's", "err", err)
-		return nil
-	}
-	return live
+// fusion sums scores per store, keeping first-seen order.
+type fusion struct {
+	at  map[int64]int
+	out []candidate
 }
 
-// issuableEvents keeps the events a customer can get now, with live counts
-// when there are any.
-func issuableEvents(evs []EventDoc, live map[int64]liveEvent, now time.Time) []Event {
-	out := []Event{}
-	for _, e := range evs {
-		remaining := e.TotalQuantity - e.IssuedCount
-		if live != nil {
-			l, ok := live[e.ID]
-			if !ok || l.Status != "ACTIVE" {
-				continue
-			}
-			remaining, e.IssueStartsAt, e.IssueEndsAt = l.Remaining, l.StartsAt, l.EndsAt
-		}
-		if remaining <= 0 || now.Before(e.IssueStartsAt) || !now.Before(e.IssueEndsAt) {
-			continue
-		}
-		out = append(out, Event{
-			ID: e.ID, Title: e.Title, DiscountType: e.DiscountType, DiscountValue: e.DiscountValue,
-			Remaining: remaining, IssueEndsAt: e.IssueEndsAt,
-		})
+func newFusion(n int) *fusion {
+	return &fusion{at: make(map[int64]int, n), out: make([]candidate, 0, n)}
+}
+
+func (f *fusion) add(id int64, score float64) {
+	if id <= 0 {
+		return
 	}
-	return out
+	i, ok := f.at[id]
+	if !ok {
+		i = len(f.out)
+		f.at[id] = i
+		f.out = append(f.out, candidate{id: id})
+	}
+	f.out[i].score += score
 }
 
 // Suggestion is one autocomplete entry.
@@ -558,7 +557,9 @@ func (s *Service) Suggest(ctx context.Context, prefix string, limit int) ([]Sugg
 	}
 	out := make([]Suggestion, 0, len(lists[0]))
 	for _, h := range lists[0] {
-		out = append(out, Suggestion{StoreID: h.Source.StoreID, Name: h.Source.Name, Category: h.Source.Category})
+		if h.Source != nil {
+			out = append(out, *h.Source)
+		}
 	}
 	return out, nil
 }

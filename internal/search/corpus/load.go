@@ -33,6 +33,12 @@ func Load(ctx context.Context, db *pgxpool.Pool, stores []Store, now time.Time) 
 		}
 		ids = append(ids, got...)
 	}
+	// Fresh statistics before anyone queries: right after a bulk load the
+	// planner still believes the tables empty and picks plans (a sequential
+	// scan of coupon_events per store) that take minutes at 100,000 stores.
+	if _, err := db.Exec(ctx, `ANALYZE stores, coupon_events`); err != nil {
+		return nil, fmt.Errorf("analyze: %w", err)
+	}
 	return ids, nil
 }
 
