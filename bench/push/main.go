@@ -35,6 +35,7 @@ import (
 
 	firebase "firebase.google.com/go/v4"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
 	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/redis/go-redis/v9"
 	"google.golang.org/api/option"
@@ -216,7 +217,8 @@ func measure(ctx context.Context, pool *pgxpool.Pool, rdb redis.UniversalClient,
 
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	runCtx, cancel := context.WithCancel(ctx)
-	worker := push.NewWorker(pool, rdb, client, push.WorkerConfig{URL: amqpURL, Topology: topo, BatchSize: batch, Processors: procs, Log: log})
+	reg := prometheus.NewRegistry()
+	worker := push.NewWorker(pool, rdb, client, push.WorkerConfig{URL: amqpURL, Topology: topo, BatchSize: batch, Processors: procs, Log: log, Registerer: reg})
 	var wg sync.WaitGroup
 	start := time.Now()
 	for range relays {
@@ -244,6 +246,19 @@ func measure(ctx context.Context, pool *pgxpool.Pool, rdb redis.UniversalClient,
 	time.Sleep(2 * time.Second) // late duplicates would show up here
 	cancel()
 	wg.Wait()
+	// Outcomes other than "sent" explain a slow run (retries, busy locks).
+	if mfs, err := reg.Gather(); err == nil {
+		for _, mf := range mfs {
+			if mf.GetName() != "push_sent_total" {
+				continue
+			}
+			for _, m := range mf.GetMetric() {
+				if v := m.GetCounter().GetValue(); v > 0 && m.GetLabel()[0].GetValue() != "sent" {
+					fmt.Fprintf(os.Stderr, "%s: push_sent_total{result=%q} = %.0f\n", name, m.GetLabel()[0].GetValue(), v)
+				}
+			}
+		}
+	}
 	return result{delivered: fcm.Count(), requests: fcm.Requests(), duplicates: fcm.Duplicates(), took: took, relayed: relayed}, nil
 }
 
