@@ -139,7 +139,7 @@ func (s *Service) areaEvents(ctx context.Context, tx pgx.Tx, areas []Area, now t
 		return nil, fmt.Errorf("area events: %w", err)
 	}
 	stock := map[int64]int{}
-	if s.redisUp() && len(all) > 0 {
+	if s.gateUp() && len(all) > 0 {
 		eids := make([]int64, len(all))
 		for i, r := range all {
 			eids[i] = r.event

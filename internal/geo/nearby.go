@@ -292,8 +292,8 @@ func (s *Service) nearbyRedis(ctx context.Context, q Query, now time.Time) (Near
 }
 
 // accept walks the candidates in order, asks the issuance gate for the
-// stock of their events (in chunks, only as far as needed) and keeps the
-// stores with an event left, up to limit. It reports whether the answer
+// stock of their events (in chunks, only as far as needed; not at all when
+// stock is nil) and keeps the stores with an event left, up to limit. It reports whether the answer
 // is complete: limit stores found, all nearer than safe, or every
 // candidate nearer than safe taken and nothing beyond it to miss.
 func (s *Service) accept(ctx context.Context, cands []candidate, safe float64, limit int, stock map[int64]int) ([]NearbyItem, bool, error) {
@@ -304,7 +304,7 @@ func (s *Service) accept(ctx context.Context, cands []candidate, safe float64, l
 		if c.d >= safe {
 			return items, false, nil
 		}
-		if i >= next {
+		if i >= next && stock != nil {
 			// Look up this candidate and the next few: as many as the
 			// answer still needs, plus a little for sold-out ones.
 			end := min(len(cands), i+limit-len(items)+2)
@@ -348,10 +348,17 @@ func (s *Service) lookupStock(ctx context.Context, ids []int64, stock map[int64]
 	return nil
 }
 
-// nearbyPostGIS answers from PostgreSQL, the truth: ST_DWithin on the
-// GiST-indexed geography finds the stores (an index range scan of the
-// circle's bounding box, then the exact spheroid test), ST_Distance orders
-// them. The stock shown is the issuance gate's when Redis answers, else
+// nearbyPostGIS answers from PostgreSQL, the truth. ST_DWithin on the
+// GiST-indexed geography bounds the circle, and the same index hands the
+// stores out nearest first (KNN: ORDER BY location <-> point walks the
+// index, so a page costs about the page, not every store in the circle —
+// thousands in a dense district). <-> measures on a sphere; ST_Distance
+// gives each store's geodesic distance, and the same completeness rule as
+// the Redis path decides when a page is enough: every store not yet read
+// is at least as far on the sphere as the last one read, hence at least
+// 0.993 times that on the ellipsoid.
+//
+// The stock shown is the issuance gate's when Redis answers, else
 // PostgreSQL's total − issued, which is then what issuance uses too.
 func (s *Service) nearbyPostGIS(ctx context.Context, q Query, now time.Time) (Nearby, error) {
 	var cat *string
@@ -359,18 +366,25 @@ func (s *Service) nearbyPostGIS(ctx context.Context, q Query, now time.Time) (Ne
 		cat = &q.Category
 	}
 	pt := q.At.EWKB()
-	stock := map[int64]int{}
-	useGate := s.redisUp()
-	for page := 2*q.Limit + 8; ; page *= 4 {
-		// The inner query picks the nearest page of stores with an
-		// issuable event (by PostgreSQL's stock); the outer one lists
-		// those events. The gate may still say an event is sold out, so
-		// a page holds more stores than asked and is widened if the gate
-		// took too many away.
+	var stock map[int64]int
+	if s.gateUp() {
+		stock = map[int64]int{}
+	}
+	// The order the page is read in, and how far its last store bounds
+	// the ones not read: the sphere for KNN, the geodesic itself for the
+	// textbook plan. (No tie-breaker in the inner ORDER BY: anything but
+	// the bare <-> turns the index walk into a sort of the whole circle.
+	// A store tied with the last one read is beyond safe anyway.)
+	order, factor := "s.location <-> ST_GeomFromEWKB($1)::geography", lowFactor
+	if s.opts.NoKNN {
+		order, factor = "ST_Distance(s.location, ST_GeomFromEWKB($1)::geography)", 1.0
+	}
+	for page := q.Limit + q.Limit/5 + 3; ; page *= 4 {
 		rows, err := s.db.Query(ctx, `
 			WITH near AS (
 				SELECT s.id, s.name, s.category, s.address, s.location,
-				       ST_Distance(s.location, ST_GeomFromEWKB($1)::geography) AS d
+				       ST_Distance(s.location, ST_GeomFromEWKB($1)::geography) AS d,
+				       `+order+` AS ord
 				FROM stores s
 				WHERE s.deleted_at IS NULL
 				  AND ST_DWithin(s.location, ST_GeomFromEWKB($1)::geography, $2)
@@ -379,36 +393,38 @@ func (s *Service) nearbyPostGIS(ctx context.Context, q Query, now time.Time) (Ne
 				              WHERE e.store_id = s.id AND e.status = 'ACTIVE'
 				                AND e.issue_starts_at <= $4 AND e.issue_ends_at > $4
 				                AND e.issued_count < e.total_quantity)
-				ORDER BY d, s.id
+				ORDER BY `+order+`
 				LIMIT $5
 			)
-			SELECT n.id, n.name, n.category, n.address, ST_Y(n.location::geometry), ST_X(n.location::geometry), n.d,
+			SELECT n.id, n.name, n.category, n.address, ST_Y(n.location::geometry), ST_X(n.location::geometry), n.d, n.ord,
 			       e.id, e.title, e.discount_type, e.discount_value, e.total_quantity - e.issued_count, e.issue_ends_at
 			FROM near n
 			JOIN coupon_events e ON e.store_id = n.id AND e.status = 'ACTIVE'
 			     AND e.issue_starts_at <= $4 AND e.issue_ends_at > $4 AND e.issued_count < e.total_quantity
-			ORDER BY n.d, n.id, e.issue_ends_at, e.id`,
+			ORDER BY n.ord, n.id, e.issue_ends_at, e.id`,
 			pt, q.RadiusM+0.0005, cat, now, page)
 		if err != nil {
 			return Nearby{}, fmt.Errorf("nearby: %w", err)
 		}
 		var cands []candidate
 		var c *candidate
+		var farthest float64 // order key of the last store read
 		var r struct {
 			id              int64
 			name, cat, addr string
-			lat, lng, d     float64
+			lat, lng, d, sp float64
 			eid             int64
 			title, dtype    string
 			dval, left      int
 			ends            time.Time
 		}
-		_, err = pgx.ForEachRow(rows, []any{&r.id, &r.name, &r.cat, &r.addr, &r.lat, &r.lng, &r.d,
+		_, err = pgx.ForEachRow(rows, []any{&r.id, &r.name, &r.cat, &r.addr, &r.lat, &r.lng, &r.d, &r.sp,
 			&r.eid, &r.title, &r.dtype, &r.dval, &r.left, &r.ends}, func() error {
 			if c == nil || c.id != r.id {
 				cands = append(cands, candidate{id: r.id, d: roundMM(r.d),
 					store: summary{name: r.name, category: r.cat, address: r.addr, lat: r.lat, lng: r.lng}})
 				c = &cands[len(cands)-1]
+				farthest = max(farthest, r.sp)
 			}
 			c.events = append(c.events, cachedEvent{id: r.eid, title: r.title, discountType: r.dtype,
 				discountValue: r.dval, remaining: r.left, ends: r.ends.UnixMicro()})
@@ -417,43 +433,26 @@ func (s *Service) nearbyPostGIS(ctx context.Context, q Query, now time.Time) (Ne
 		if err != nil {
 			return Nearby{}, fmt.Errorf("nearby: %w", err)
 		}
-		stores := len(cands)
+		safe := math.Inf(1)
+		if len(cands) >= page {
+			safe = farthest*factor - 0.002
+		}
 		// The same millimetre rule and order as the Redis path.
 		cands = slices.DeleteFunc(cands, func(c candidate) bool { return c.d > q.RadiusM })
-		slices.SortStableFunc(cands, func(a, b candidate) int { return less(&a, &b) })
+		slices.SortFunc(cands, func(a, b candidate) int { return less(&a, &b) })
 
-		if !useGate {
-			stock = nil
-		}
-		items, err := s.acceptPostGIS(ctx, cands, q.Limit, stock)
+		items, complete, err := s.accept(ctx, cands, safe, q.Limit, stock)
 		if err != nil {
 			// Redis failed mid-answer: PostgreSQL's stock is what
 			// issuance uses while Redis is down.
 			s.redisFailed(err)
-			useGate = false
-			items, _ = s.acceptPostGIS(ctx, cands, q.Limit, nil)
+			stock = nil
+			items, complete, _ = s.accept(ctx, cands, safe, q.Limit, nil)
 		}
-		if len(items) == q.Limit || stores < page {
+		if complete {
 			return Nearby{Items: items}, nil
 		}
 	}
-}
-
-// acceptPostGIS is accept for an already complete, ordered candidate list;
-// a nil stock map means PostgreSQL's counts only.
-func (s *Service) acceptPostGIS(ctx context.Context, cands []candidate, limit int, stock map[int64]int) ([]NearbyItem, error) {
-	if stock == nil {
-		items := make([]NearbyItem, 0, min(limit, len(cands)))
-		for _, c := range cands {
-			if len(items) == limit {
-				break
-			}
-			items = append(items, item(&c, nil))
-		}
-		return items, nil
-	}
-	items, _, err := s.accept(ctx, cands, math.Inf(1), limit, stock)
-	return items, err
 }
 
 func item(c *candidate, stock map[int64]int) NearbyItem {

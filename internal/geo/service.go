@@ -28,6 +28,10 @@ type Options struct {
 	// index (the benchmark's comparison; what happens on its own while
 	// Redis is down).
 	NoRedis bool
+	// NoKNN makes the PostGIS path read stores in the textbook way, every
+	// store of the circle sorted by ST_Distance, instead of nearest first
+	// from the index (the benchmark's comparison).
+	NoKNN bool
 	// Prefix namespaces the Redis keys (default "geo"). Tests and
 	// benchmarks that share a Redis database use their own.
 	Prefix string
@@ -202,6 +206,12 @@ func (s *Service) requestRebuild() {
 // redisUp reports whether the hot path should try Redis now.
 func (s *Service) redisUp() bool {
 	return !s.opts.NoRedis && time.Now().UnixNano() >= s.downUntil.Load()
+}
+
+// gateUp reports whether to ask the issuance gate for stock: Redis has
+// not failed in the last second (whether or not the index is in use).
+func (s *Service) gateUp() bool {
+	return time.Now().UnixNano() >= s.downUntil.Load()
 }
 
 // redisFailed records a Redis failure: the next second of requests goes

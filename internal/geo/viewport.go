@@ -282,7 +282,7 @@ func (s *Service) withCoupons(ctx context.Context, stores []StoreBrief, now time
 		return nil, fmt.Errorf("viewport coupons: %w", err)
 	}
 	stock := map[int64]int{}
-	if s.redisUp() && len(evs) > 0 {
+	if s.gateUp() && len(evs) > 0 {
 		eids := make([]int64, len(evs))
 		for i, e := range evs {
 			eids[i] = e.id
