@@ -19,6 +19,7 @@ import (
 	"github.com/couponpop/couponpop/internal/api"
 	"github.com/couponpop/couponpop/internal/auth"
 	"github.com/couponpop/couponpop/internal/config"
+	"github.com/couponpop/couponpop/internal/dashboard"
 	"github.com/couponpop/couponpop/internal/geo"
 	"github.com/couponpop/couponpop/internal/httpapi"
 	"github.com/couponpop/couponpop/internal/issue"
@@ -86,6 +87,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	issuing.AddListener(nearby)
 	pushes := push.NewService(pool, stores)
 	members.OnLogout = pushes.RemoveMemberDevices
+	stats := dashboard.NewService(pool, stores)
 	osc, err := search.NewClient(cfg.OpenSearchURL)
 	if err != nil {
 		return err
@@ -110,6 +112,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		Geo:     nearby,
 		Push:    pushes,
 		Search:  finder,
+		Stats:   stats,
 	})
 
 	httpSrv := &http.Server{
@@ -123,6 +126,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return deny.Run(gctx) })
 	g.Go(func() error { return nearby.Run(gctx) })
+	g.Go(func() error { return stats.RunFolder(gctx, 10*time.Second, log) })
 	g.Go(func() error {
 		log.Info("listening", "addr", cfg.HTTPAddr)
 		if err := httpSrv.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {

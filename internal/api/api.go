@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/couponpop/couponpop/internal/auth"
+	"github.com/couponpop/couponpop/internal/dashboard"
 	"github.com/couponpop/couponpop/internal/geo"
 	"github.com/couponpop/couponpop/internal/httpapi"
 	"github.com/couponpop/couponpop/internal/issue"
@@ -34,6 +35,7 @@ type Deps struct {
 	Geo      *geo.Service
 	Push     *push.Service
 	Search   *search.Service
+	Stats    *dashboard.Service
 }
 
 // New returns the API server with every route mounted.
@@ -51,6 +53,8 @@ func New(d Deps) *httpapi.Server {
 	geo.Routes(v1, s, d.Geo)
 	push.Routes(v1, s, d.Push)
 	search.Routes(v1, s, d.Search)
+	dashboard.Routes(v1, s, d.Stats)
+	dashboard.Page(s.Engine)
 	return s
 }
 

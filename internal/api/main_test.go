@@ -16,6 +16,7 @@ import (
 
 	"github.com/couponpop/couponpop/internal/api"
 	"github.com/couponpop/couponpop/internal/auth"
+	"github.com/couponpop/couponpop/internal/dashboard"
 	"github.com/couponpop/couponpop/internal/geo"
 	"github.com/couponpop/couponpop/internal/httpapi"
 	"github.com/couponpop/couponpop/internal/issue"
@@ -87,6 +88,7 @@ func newAPI(t *testing.T) *testAPI {
 		Issue:   issuing,
 		Geo:     nearby,
 		Push:    push.NewService(pool, stores),
+		Stats:   dashboard.NewService(pool, stores),
 		Search:  search.NewService(osc, search.Hashed{}, pool, search.Options{Alias: "apitest-missing"}),
 	})
 	return &testAPI{srv: srv, tokens: tokens, issue: issuing}
