@@ -13,8 +13,9 @@ help: ## list targets
 services: ## install (if missing) and start PostgreSQL+PostGIS, Redis, RabbitMQ, OpenSearch, embeddings
 	scripts/services.sh ensure
 
-tools: ## botocore, hadolint, shellcheck, envsubst, jq for the deploy checks
+tools: ## botocore, hadolint, shellcheck, envsubst, jq for the deploy checks; Chromium for the merchant page test
 	scripts/pytools.sh ensure
+	scripts/chromium.sh ensure
 
 build: ## build every deployable into bin/
 	$(GO) build -o bin/ ./cmd/...
