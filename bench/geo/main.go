@@ -385,7 +385,8 @@ func generate(ctx context.Context, pool *pgxpool.Pool, n int) error {
 		       now() + interval '12 hours', 24,
 		       CASE WHEN r >= 0.05 AND r < 0.15 THEN 'SUSPENDED' ELSE 'ACTIVE' END
 		FROM (SELECT s.id, k, random() AS r
-		      FROM stores s CROSS JOIN LATERAL generate_series(1, CASE WHEN random() < 0.2 THEN 2 ELSE 1 END) k) e;
+		      FROM (SELECT id, CASE WHEN random() < 0.2 THEN 2 ELSE 1 END AS n FROM stores) s,
+		           LATERAL generate_series(1, s.n) k) e;
 		ANALYZE stores, coupon_events`)
 	if err != nil {
 		return fmt.Errorf("generate events: %w", err)

@@ -66,6 +66,7 @@ func (l storeListener) StoreDeleted(ctx context.Context, id int64) error {
 type env struct {
 	geo    *geo.Service
 	pg     *geo.Service // the same, with Options.NoRedis: PostGIS only
+	text   *geo.Service // PostGIS only, the textbook plan (Options.NoKNN)
 	stores *store.Service
 	issue  *issue.Service
 	tokens *auth.Tokens
@@ -109,6 +110,8 @@ func newEnv(t testing.TB, o envOpts) *env {
 	pgOpts := o.geo
 	pgOpts.NoRedis = true
 	e.pg = geo.NewService(pool, o.rdb, rs, e.issue, log, prometheus.NewRegistry(), pgOpts)
+	pgOpts.NoKNN = true
+	e.text = geo.NewService(pool, o.rdb, rs, e.issue, log, prometheus.NewRegistry(), pgOpts)
 	e.stores.AddListener(storeListener{e.geo})
 	e.issue.AddListener(e.geo)
 

@@ -247,10 +247,12 @@ func randomQuery(t testing.TB, r *rand.Rand, at geo.Point) geo.Query {
 }
 
 // TestNearbyMatchesReference is the consistency proof: on random stores
-// and random questions, the Redis path, the PostGIS path and a brute-force
+// and random questions, the Redis path, the PostGIS path (nearest-first
+// KNN, and the textbook sort of the whole circle) and a brute-force
 // ellipsoidal reference give the same stores in the same order, with the
-// same events and stock, and distances within a millimetre and a half;
-// and every distance is within 0.6 % of the haversine one.
+// same events and stock, and distances within a millimetre and a half
+// (the paths among themselves: exactly); and every distance is within
+// 0.6 % of the haversine one.
 func TestNearbyMatchesReference(t *testing.T) {
 	reset(t)
 	e := newEnv(t, envOpts{})
@@ -303,7 +305,10 @@ func TestNearbyMatchesReference(t *testing.T) {
 		require.NoError(t, err)
 		pg, err := e.pg.Nearby(ctx, q)
 		require.NoError(t, err)
-		if !sameAnswer(t, want, got, 0.0015, what+" redis") || !sameAnswer(t, want, pg, 0.0015, what+" postgis") {
+		text, err := e.text.Nearby(ctx, q)
+		require.NoError(t, err)
+		if !sameAnswer(t, want, got, 0.0015, what+" redis") || !sameAnswer(t, want, pg, 0.0015, what+" postgis knn") ||
+			!sameAnswer(t, pg, text, 0, what+" postgis textbook") || !sameAnswer(t, pg, got, 0, what+" redis vs postgis, exactly") {
 			t.FailNow()
 		}
 		for _, it := range got.Items {
