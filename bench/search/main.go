@@ -44,9 +44,11 @@ import (
 	"os"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -155,6 +157,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		fmt.Fprintf(w, "%s\n\n", built)
 	}
 
+	meter := &cpuMeter{osc: osc, db: db}
 	servers := make([]*httptest.Server, len(modes))
 	for i, m := range modes {
 		servers[i] = httptest.NewServer(handler(m.svc))
@@ -180,16 +183,22 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		for r := range c.rounds {
 			for i, m := range modes {
 				fmt.Fprintf(stdout, "%s round %d: %s…\n", cmp.Or(phase.think.String(), "0s"), r+1, m.name)
-				results[i].add(load(ctx, client, servers[i].URL, m.mode, qs, c.users, c.duration, phase.think))
+				before := meter.read(ctx)
+				st := load(ctx, client, servers[i].URL, m.mode, qs, c.users, c.duration, phase.think)
+				st.cpu = meter.read(ctx).minus(before)
+				results[i].add(st)
 			}
 		}
 		modelCalls := calls.n.Load() - before
-		fmt.Fprintf(w, "| mode | requests | req/s | p50 ms | p95 ms | p99 ms | errors | degraded | req/s vs bm25 |\n|---|---|---|---|---|---|---|---|---|\n")
+		fmt.Fprintf(w, "| mode | requests | req/s | p50 ms | p95 ms | p99 ms | errors | degraded | req/s vs bm25 | CPU ms/req OpenSearch + PostgreSQL + Go = total | capacity vs bm25 (CPU) |\n|---|---|---|---|---|---|---|---|---|---|---|\n")
 		base := results[0].rps()
+		baseCPU := results[0].cpu.total() / float64(max(len(results[0].lat), 1))
 		for i, m := range modes {
 			st := results[i]
-			fmt.Fprintf(w, "| %s | %d | %.0f | %.1f | %.1f | %.1f | %d | %d | %.2f× |\n",
-				m.name, len(st.lat), st.rps(), st.pct(50), st.pct(95), st.pct(99), st.errors, st.degraded, st.rps()/base)
+			n := float64(max(len(st.lat), 1))
+			fmt.Fprintf(w, "| %s | %d | %.0f | %.1f | %.1f | %.1f | %d | %d | %.2f× | %.2f + %.2f + %.2f = %.2f | %.2f× |\n",
+				m.name, len(st.lat), st.rps(), st.pct(50), st.pct(95), st.pct(99), st.errors, st.degraded, st.rps()/base,
+				st.cpu.os/n, st.cpu.pg/n, st.cpu.self/n, st.cpu.total()/n, baseCPU/(st.cpu.total()/n))
 		}
 		cachedReqs := len(results[1].lat) + len(results[2].lat)
 		fmt.Fprintf(w, "\nQuery-embedding LRU in the knn and hybrid runs: %d model calls for %d requests (hit rate %.1f %%).\n\n",
@@ -422,6 +431,7 @@ type stats struct {
 	errors, degraded int
 	elapsed          time.Duration
 	firstErr         string
+	cpu              cpuTimes // spent during the run, all requests
 }
 
 func (s *stats) add(o stats) {
@@ -429,6 +439,7 @@ func (s *stats) add(o stats) {
 	s.errors += o.errors
 	s.degraded += o.degraded
 	s.elapsed += o.elapsed
+	s.cpu = s.cpu.plus(o.cpu)
 	s.firstErr = cmp.Or(s.firstErr, o.firstErr)
 }
 
@@ -517,4 +528,91 @@ func load(ctx context.Context, client *http.Client, base string, mode search.Mod
 		fmt.Fprintf(os.Stderr, "  first error (%s): %s\n", mode, out.firstErr)
 	}
 	return out
+}
+
+// cpuTimes are CPU milliseconds spent by OpenSearch (the whole node), the
+// PostgreSQL backends of the bench's pool, and this process (API handler,
+// client, load generator).
+type cpuTimes struct {
+	os, pg, self float64
+	pgByPID      map[int]float64 // per backend, so a reconnect cannot go negative
+}
+
+func (a cpuTimes) plus(b cpuTimes) cpuTimes {
+	return cpuTimes{os: a.os + b.os, pg: a.pg + b.pg, self: a.self + b.self}
+}
+
+// minus is a − b; PostgreSQL backends are compared pid by pid (a backend
+// that appeared since b counts whole, one that went away is lost).
+func (a cpuTimes) minus(b cpuTimes) cpuTimes {
+	pg := 0.0
+	for pid, cpu := range a.pgByPID {
+		pg += cpu - b.pgByPID[pid]
+	}
+	return cpuTimes{os: a.os - b.os, pg: pg, self: a.self - b.self}
+}
+func (a cpuTimes) total() float64 { return a.os + a.pg + a.self }
+
+// cpuMeter reads CPU counters. The machine is shared with other work, so
+// wall-clock throughput moves with whatever else runs; CPU per request of
+// the processes that serve a search does not, and is what the capacity
+// ratios are computed from.
+type cpuMeter struct {
+	osc *opensearch.Client
+	db  *pgxpool.Pool
+}
+
+func (m *cpuMeter) read(ctx context.Context) cpuTimes {
+	t := cpuTimes{pgByPID: map[int]float64{}}
+	resp, err := opensearchapi.NodesStatsRequest{Metric: []string{"process"}}.Do(ctx, m.osc)
+	if err == nil {
+		var ns struct {
+			Nodes map[string]struct {
+				Process struct {
+					CPU struct {
+						TotalInMillis float64 `json:"total_in_millis"`
+					} `json:"cpu"`
+				} `json:"process"`
+			} `json:"nodes"`
+		}
+		if json.NewDecoder(resp.Body).Decode(&ns) == nil {
+			for _, n := range ns.Nodes {
+				t.os += n.Process.CPU.TotalInMillis
+			}
+		}
+		resp.Body.Close()
+	}
+	// Backends of this database: the bench's pool (and nobody else).
+	rows, err := m.db.Query(ctx, `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`)
+	if err == nil {
+		for rows.Next() {
+			var pid int
+			if rows.Scan(&pid) == nil {
+				t.pgByPID[pid] = procCPU(strconv.Itoa(pid))
+			}
+		}
+		rows.Close()
+	}
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
+		t.self = float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e6
+	}
+	return t
+}
+
+// procCPU is the user+system CPU of a process in milliseconds, from
+// /proc/<pid>/stat (fields 14 and 15, in clock ticks of 10 ms).
+func procCPU(pid string) float64 {
+	b, err := os.ReadFile("/proc/" + pid + "/stat")
+	if err != nil {
+		return 0
+	}
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndex(s, ")")+2:])
+	if len(f) < 13 {
+		return 0
+	}
+	u, _ := strconv.ParseFloat(f[11], 64)
+	k, _ := strconv.ParseFloat(f[12], 64)
+	return (u + k) * 10
 }

@@ -114,6 +114,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return syncer.Run(gctx) })
 	g.Go(func() error { return ix.RepairLoop(gctx, 15*time.Second) })
+	// The safety net under the outbox: stores PostgreSQL says changed that
+	// the index has not caught up with, every 10 s.
+	g.Go(func() error { return ix.ReconcileLoop(gctx, 10*time.Second) })
 	err = g.Wait()
 	log.Info("indexer stopped")
 	return err

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/opensearch-project/opensearch-go/v2"
 	"github.com/opensearch-project/opensearch-go/v2/opensearchapi"
@@ -470,4 +471,108 @@ func randomSuffix() string {
 func isIndexMissing(err error) bool {
 	var ae *apiError
 	return errors.As(err, &ae) && ae.Status == http.StatusNotFound && strings.Contains(ae.Type, "index_not_found")
+}
+
+// Reconcile re-syncs the stores that changed in PostgreSQL at or after
+// since (minus the catch-up margin) and whose document is missing, older
+// than PostgreSQL's state, or should be gone. It returns how many it
+// re-synced. Stores already up to date cost one _mget, not a model call.
+//
+// It is the indexer's safety net, run every few seconds: a writer that
+// forgot its outbox row, or a message lost to an operator purging the
+// queue, is repaired within one pass instead of waiting for the next
+// reindex.
+func (ix *Indexer) Reconcile(ctx context.Context, since time.Time) (int, error) {
+	rows, _ := ix.db.Query(ctx, `
+		WITH changed AS (
+			SELECT id FROM stores WHERE updated_at >= $1
+			UNION
+			SELECT store_id FROM coupon_events WHERE updated_at >= $1
+		)
+		SELECT s.id, s.deleted_at IS NOT NULL,
+		       greatest(s.updated_at, (SELECT max(updated_at) FROM coupon_events WHERE store_id = s.id))
+		FROM stores s JOIN changed c ON c.id = s.id`, since.Add(-catchUpMargin))
+	type state struct {
+		deleted bool
+		version int64
+	}
+	want := map[int64]state{}
+	var id int64
+	var st state
+	var at time.Time
+	if _, err := pgx.ForEachRow(rows, []any{&id, &st.deleted, &at}, func() error {
+		st.version = at.UnixMicro()
+		want[id] = st
+		return nil
+	}); err != nil {
+		return 0, fmt.Errorf("stores changed since %s: %w", since.Format(time.RFC3339), err)
+	}
+	if len(want) == 0 {
+		return 0, nil
+	}
+	ids := make([]string, 0, len(want))
+	for id := range want {
+		ids = append(ids, strconv.FormatInt(id, 10))
+	}
+	var got struct {
+		Docs []struct {
+			ID      string `json:"_id"`
+			Found   bool   `json:"found"`
+			Version int64  `json:"_version"`
+		} `json:"docs"`
+	}
+	req := opensearchapi.MgetRequest{Index: ix.alias, Body: jsonBody(map[string]any{"ids": ids}),
+		Source: false}
+	if err := call(ctx, ix.os, req, &got); err != nil {
+		return 0, fmt.Errorf("versions of %d stores: %w", len(ids), err)
+	}
+	var stale []int64
+	for _, d := range got.Docs {
+		id, _ := strconv.ParseInt(d.ID, 10, 64)
+		w := want[id]
+		if (w.deleted && d.Found) || (!w.deleted && (!d.Found || d.Version < w.version)) {
+			stale = append(stale, id)
+		}
+	}
+	for start := 0; start < len(stale); start += ix.PageSize {
+		if err := ix.Sync(ctx, stale[start:min(start+ix.PageSize, len(stale))]); err != nil {
+			return 0, err
+		}
+	}
+	return len(stale), nil
+}
+
+// ReconcileLoop runs Reconcile every interval over the changes since the
+// previous pass, until ctx ends.
+func (ix *Indexer) ReconcileLoop(ctx context.Context, every time.Duration) error {
+	since, err := dbNow(ctx, ix.db)
+	for err != nil { // PostgreSQL not there yet: wait for it like everything else
+		if !sleep(ctx, every) {
+			return nil
+		}
+		since, err = dbNow(ctx, ix.db)
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		now, err := dbNow(ctx, ix.db)
+		if err == nil {
+			var n int
+			n, err = ix.Reconcile(ctx, since)
+			if err == nil {
+				since = now
+				if n > 0 {
+					ix.log.InfoContext(ctx, "reconciled stores the sync had missed", "stores", n)
+				}
+			}
+		}
+		if err != nil && ctx.Err() == nil {
+			ix.log.WarnContext(ctx, "reconcile", "err", err)
+		}
+	}
 }

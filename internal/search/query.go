@@ -66,9 +66,13 @@ type Options struct {
 	Alpha float64
 	// RRFK is the k of RRF (60, as in the paper and in OpenSearch).
 	RRFK int
-	// Window is how many candidates each leg fetches (50): fusion can only
-	// promote what one of the lists found.
+	// Window is how many candidates the BM25 leg fetches (50): fusion can
+	// only promote what one of the lists found.
 	Window int
+	// KNNWindow is the k of the kNN leg (Window). HNSW work grows with k,
+	// and several times faster under a geo filter, where most of the graph
+	// is filtered out.
+	KNNWindow int
 	// IssuableBoost multiplies the score of stores with a coupon that can be
 	// issued right now by 1+IssuableBoost (0.1; negative turns it off):
 	// enough to move such a store above a neighbour of similar relevance,
@@ -106,6 +110,9 @@ func NewService(os *opensearch.Client, emb Embedder, db *pgxpool.Pool, o Options
 	}
 	if o.Window == 0 {
 		o.Window = 50
+	}
+	if o.KNNWindow == 0 {
+		o.KNNWindow = o.Window
 	}
 	if o.IssuableBoost == 0 {
 		o.IssuableBoost = 0.1
@@ -202,16 +209,16 @@ func (s *Service) Search(ctx context.Context, r Request) (Result, error) {
 		}
 	}
 
-	window := max(s.opts.Window, r.Limit)
+	window, knnWindow := max(s.opts.Window, r.Limit), max(s.opts.KNNWindow, r.Limit)
 	var lists [][]hit
 	var err error
 	switch res.Mode {
 	case BM25:
 		lists, err = s.msearch(ctx, s.bm25Body(r, window))
 	case KNN:
-		lists, err = s.msearch(ctx, s.knnBody(r, vec, window))
+		lists, err = s.msearch(ctx, s.knnBody(r, vec, knnWindow))
 	default:
-		lists, err = s.msearch(ctx, s.bm25Body(r, window), s.knnBody(r, vec, window))
+		lists, err = s.msearch(ctx, s.bm25Body(r, window), s.knnBody(r, vec, knnWindow))
 	}
 	if err != nil {
 		return Result{}, err

@@ -208,8 +208,10 @@ func TestRelevance(t *testing.T) {
 		variants = append(variants, variant{fmt.Sprintf("convex α=%.1f", a), search.Options{Fusion: search.Convex, Alpha: a}})
 	}
 	variants = append(variants,
-		variant{"default, window 20", search.Options{Window: 20}},
-		variant{"default, window 100", search.Options{Window: 100}},
+		variant{"default, windows 20 (bm25) / 20 (knn)", search.Options{Window: 20}},
+		variant{"default, windows 50 / 20", search.Options{Window: 50, KNNWindow: 20}},
+		variant{"default, windows 50 / 30", search.Options{Window: 50, KNNWindow: 30}},
+		variant{"default, windows 100 / 100", search.Options{Window: 100}},
 		variant{"default without issuable boost", search.Options{IssuableBoost: -1}})
 	for _, v := range variants {
 		v.o.Alias = aliases[search.Nori]

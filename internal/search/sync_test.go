@@ -230,3 +230,29 @@ func TestSyncWithoutModel(t *testing.T) {
 	})
 	waitFor(t, "vector added", hasVector)
 }
+
+// TestReconcile: changes that never produced a message (a writer without
+// an outbox row, a purged queue) are found by the reconcile pass; a store
+// already up to date costs no re-sync.
+func TestReconcile(t *testing.T) {
+	ix, svc := newIndex(t, "reconcile")
+	ctx := context.Background()
+	var since time.Time
+	require.NoError(t, testDB.QueryRow(ctx, `SELECT now()`).Scan(&since))
+	tok := token()
+	st := createStore(t, "조용한 서점 "+tok, "ETC", "", 37.55, 126.92)
+	gone := createStore(t, "곧 닫는 가게 "+tok, "ETC", "", 37.55, 126.92)
+	require.NoError(t, ix.Sync(ctx, []int64{gone.ID}))
+	require.NoError(t, store.NewService(testDB, nil).Delete(ctx, owner(t), gone.ID))
+
+	n, err := ix.Reconcile(ctx, since)
+	require.NoError(t, err)
+	assert.Equal(t, 2, n, "the unsynced store and the deleted one")
+	waitFor(t, "reconciled store searchable", func() bool {
+		_, ok := find(t, svc, search.Request{Text: tok, Mode: search.BM25}, st.ID)
+		return ok
+	})
+	n, err = ix.Reconcile(ctx, since)
+	require.NoError(t, err)
+	assert.Zero(t, n, "nothing left to do")
+}
