@@ -255,7 +255,7 @@ func (s *Service) nearbyRedis(ctx context.Context, q Query, now time.Time) (Near
 			if !ok {
 				continue // the sentinel
 			}
-			sm, err := decodeSummary([]byte(raw))
+			sm, err := decodeSummary(raw)
 			if err != nil {
 				return Nearby{}, fmt.Errorf("store %d: %w", id, err)
 			}
@@ -263,8 +263,8 @@ func (s *Service) nearbyRedis(ctx context.Context, q Query, now time.Time) (Near
 			if d > q.RadiusM {
 				continue
 			}
-			c := candidate{id: id, d: d, store: sm}
-			for _, e := range sm.events {
+			c := candidate{id: id, d: d, store: sm, events: sm.events[:0]}
+			for _, e := range sm.events { // filtering in place: sm.events is this candidate's own
 				if e.starts <= nowMicro && nowMicro < e.ends && e.remaining > 0 {
 					c.events = append(c.events, e)
 				}

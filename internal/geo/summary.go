@@ -73,8 +73,10 @@ func appendBytes(b []byte, s string) []byte {
 	return append(b, s...)
 }
 
-// decodeSummary parses what encode wrote.
-func decodeSummary(b []byte) (summary, error) {
+// decodeSummary parses what encode wrote. It reads from the string Redis
+// returned, and the strings it returns share its memory: decoding a
+// summary costs one allocation (its events), not one per field.
+func decodeSummary(b string) (summary, error) {
 	var s summary
 	d := decoder{b: b}
 	if d.byte() != summaryVersion {
@@ -109,7 +111,7 @@ func decodeSummary(b []byte) (summary, error) {
 // decoder reads the summary layout; the first short read sets err and
 // every later read returns zero values.
 type decoder struct {
-	b   []byte
+	b   string
 	err bool
 }
 
@@ -128,29 +130,42 @@ func (d *decoder) float() float64 {
 		d.err = true
 		return 0
 	}
-	f := math.Float64frombits(binary.LittleEndian.Uint64(d.b))
+	var u uint64
+	for i := 7; i >= 0; i-- {
+		u = u<<8 | uint64(d.b[i])
+	}
 	d.b = d.b[8:]
-	return f
+	return math.Float64frombits(u)
 }
 
+// uvarint is binary.Uvarint on a string.
 func (d *decoder) uvarint() uint64 {
-	v, n := binary.Uvarint(d.b)
-	if n <= 0 {
-		d.err = true
-		return 0
+	var x uint64
+	var s uint
+	for i := 0; i < len(d.b) && i < binary.MaxVarintLen64; i++ {
+		c := d.b[i]
+		if c < 0x80 {
+			if i == binary.MaxVarintLen64-1 && c > 1 {
+				break // overflow
+			}
+			d.b = d.b[i+1:]
+			return x | uint64(c)<<s
+		}
+		x |= uint64(c&0x7f) << s
+		s += 7
 	}
-	d.b = d.b[n:]
-	return v
+	d.err = true
+	return 0
 }
 
+// varint is binary.Varint on a string (zig-zag).
 func (d *decoder) varint() int64 {
-	v, n := binary.Varint(d.b)
-	if n <= 0 {
-		d.err = true
-		return 0
+	ux := d.uvarint()
+	x := int64(ux >> 1)
+	if ux&1 != 0 {
+		x = ^x
 	}
-	d.b = d.b[n:]
-	return v
+	return x
 }
 
 func (d *decoder) str() string {
@@ -159,7 +174,7 @@ func (d *decoder) str() string {
 		d.err = true
 		return ""
 	}
-	s := string(d.b[:n])
+	s := d.b[:n]
 	d.b = d.b[n:]
 	return s
 }

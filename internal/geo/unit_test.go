@@ -22,7 +22,7 @@ func TestSummaryRoundTrip(t *testing.T) {
 			}},
 	}
 	for _, want := range tests {
-		got, err := decodeSummary(want.encode(nil))
+		got, err := decodeSummary(string(want.encode(nil)))
 		require.NoError(t, err)
 		if want.events == nil {
 			want.events = []cachedEvent{}
@@ -34,14 +34,15 @@ func TestSummaryRoundTrip(t *testing.T) {
 func TestDecodeSummaryRejectsGarbage(t *testing.T) {
 	good := (&summary{name: "x", events: []cachedEvent{{id: 1, title: "t"}}}).encode(nil)
 	tests := map[string][]byte{
-		"empty":         nil,
-		"wrong version": append([]byte{9}, good[1:]...),
-		"truncated":     good[:len(good)-1],
-		"trailing":      append(append([]byte{}, good...), 0),
-		"huge count":    append(good[:1+16+3], 0xff, 0xff, 0xff, 0xff, 0x0f),
+		"empty":           nil,
+		"wrong version":   append([]byte{9}, good[1:]...),
+		"truncated":       good[:len(good)-1],
+		"trailing":        append(append([]byte{}, good...), 0),
+		"huge count":      append(append([]byte{}, good[:1+16+3]...), 0xff, 0xff, 0xff, 0xff, 0x0f),
+		"varint too long": append(append([]byte{}, good[:1+16]...), 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01),
 	}
 	for name, b := range tests {
-		_, err := decodeSummary(b)
+		_, err := decodeSummary(string(b))
 		assert.ErrorIs(t, err, errBadSummary, name)
 	}
 }
@@ -146,5 +147,51 @@ func TestSplitMember(t *testing.T) {
 	for _, bad := range []string{"_", "", "x\x00y", "\x00"} {
 		_, _, ok := splitMember(bad)
 		assert.False(t, ok, "%q", bad)
+	}
+}
+
+// Whatever is in Redis, decoding never panics, and what decodes encodes
+// back to the same bytes.
+func FuzzDecodeSummary(f *testing.F) {
+	f.Add((&summary{lat: 37.5, lng: 127, category: "CAFE", name: "n", events: []cachedEvent{{id: 1, title: "t"}}}).encode(nil))
+	f.Add([]byte{1})
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		s, err := decodeSummary(string(b))
+		if err != nil {
+			return
+		}
+		if got := s.encode(nil); string(got) != string(b) && !math.IsNaN(s.lat) && !math.IsNaN(s.lng) {
+			// Varints have one shortest form; a longer one decodes the same.
+			again, err := decodeSummary(string(got))
+			require.NoError(t, err)
+			assert.Equal(t, s, again)
+		}
+	})
+}
+
+// The package's TestMain (a database per package) keeps `go test -fuzz`
+// from running here, so the decoder also meets a few hundred thousand
+// random mutations of a real summary in every run.
+func TestDecodeSummaryMutations(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 9))
+	good := (&summary{lat: 37.5, lng: 127, category: "CAFE", name: "가게", address: "서울",
+		events: []cachedEvent{{id: 1, starts: 2, ends: 3, remaining: 4, discountType: "AMOUNT", discountValue: 5, title: "쿠폰"}}}).encode(nil)
+	for range 300_000 {
+		b := append([]byte{}, good...)
+		for range 1 + r.IntN(4) {
+			switch r.IntN(3) {
+			case 0:
+				b[r.IntN(len(b))] = byte(r.IntN(256))
+			case 1:
+				b = b[:r.IntN(len(b))]
+			default:
+				b = append(b, byte(r.IntN(256)))
+			}
+			if len(b) == 0 {
+				break
+			}
+		}
+		_, _ = decodeSummary(string(b)) // must not panic
 	}
 }
