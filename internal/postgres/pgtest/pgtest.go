@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -35,14 +36,24 @@ func BaseURL() string {
 var safeName = regexp.MustCompile(`[^a-z0-9_]`)
 
 // Create (re)creates database name on the test server and returns its URL.
-// It does not migrate.
+// It does not migrate. Under `go test` the name carries the process id, so
+// two runs of the suite at once (two developers, or CI beside a developer)
+// never drop each other's databases; databases of processes that are gone
+// are dropped first.
 func Create(ctx context.Context, name string) (string, error) {
-	name = "cptest_" + safeName.ReplaceAllString(strings.ToLower(name), "_")
+	base := "cptest_" + safeName.ReplaceAllString(strings.ToLower(name), "_")
+	name = base
 	admin, err := pgx.Connect(ctx, BaseURL())
 	if err != nil {
 		return "", fmt.Errorf("connect to PostgreSQL at %s (run `make services`): %w", BaseURL(), err)
 	}
 	defer admin.Close(ctx)
+	if testing.Testing() {
+		name = fmt.Sprintf("%s_p%d", base, os.Getpid())
+		if err := dropOrphans(ctx, admin, base); err != nil {
+			return "", err
+		}
+	}
 	if _, err := admin.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
 		return "", fmt.Errorf("drop %s: %w", name, err)
 	}
@@ -89,4 +100,28 @@ func Main(m *testing.M, name string, pool **pgxpool.Pool) {
 	code := m.Run()
 	p.Close()
 	os.Exit(code)
+}
+
+// dropOrphans drops base_p<pid> databases whose process no longer exists.
+func dropOrphans(ctx context.Context, admin *pgx.Conn, base string) error {
+	rows, _ := admin.Query(ctx, `SELECT datname FROM pg_database WHERE datname LIKE $1 || '\_p%'`, base)
+	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return fmt.Errorf("list old test databases: %w", err)
+	}
+	for _, n := range names {
+		pid, err := strconv.Atoi(strings.TrimPrefix(n, base+"_p"))
+		if err != nil || processAlive(pid) {
+			continue
+		}
+		if _, err := admin.Exec(ctx, "DROP DATABASE IF EXISTS "+n+" WITH (FORCE)"); err != nil {
+			return fmt.Errorf("drop %s: %w", n, err)
+		}
+	}
+	return nil
+}
+
+func processAlive(pid int) bool {
+	_, err := os.Stat("/proc/" + strconv.Itoa(pid))
+	return err == nil
 }
