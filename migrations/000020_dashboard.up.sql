@@ -84,6 +84,14 @@ CREATE TABLE dashboard_cells (
     minute_counts integer[]   NOT NULL DEFAULT '{}',
     PRIMARY KEY (store_id, grain, start)
 );
+-- A busy day's bitmaps are tens of kilobytes of scattered ids: pglz gains
+-- little on them and would cost every fold and every read. Out of line,
+-- uncompressed.
+ALTER TABLE dashboard_cells
+    ALTER COLUMN members_once SET STORAGE EXTERNAL,
+    ALTER COLUMN members_twice SET STORAGE EXTERNAL,
+    ALTER COLUMN minutes SET STORAGE EXTERNAL,
+    ALTER COLUMN minute_counts SET STORAGE EXTERNAL;
 
 -- Issuance inserts hundreds of coupons per statement; this runs once per
 -- statement and writes about two rows (the issue slot and the expiry slot),

@@ -69,8 +69,10 @@ func decodeBitmap(b []byte) (*roaring64.Bitmap, error) {
 	return bm, nil
 }
 
+// encodeBitmap stores bm as it is. No RunOptimize: member ids of a cell are
+// scattered, runs save little, and ORing run containers into the window's
+// sets on every read cost more than the bytes saved.
 func encodeBitmap(bm *roaring64.Bitmap) ([]byte, error) {
-	bm.RunOptimize()
 	b, err := bm.MarshalBinary()
 	if err != nil {
 		return nil, fmt.Errorf("encode member bitmap: %w", err)

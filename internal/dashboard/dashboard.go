@@ -143,22 +143,27 @@ type slotCounts struct {
 // Compute builds the dashboard of a store from the rollups, as of now (now
 // decides which expiries have happened). Callers check ownership.
 //
-// It costs five index range scans in one snapshot and one round trip (plus
-// BEGIN and COMMIT): the window's slots
-// (at most 96 a day), its day and edge cells, the deltas not folded yet,
-// the store's events, and — only when the window contains now — the
-// coupons expiring in the rest of the current slot.
+// It costs five index range scans in one snapshot and one round trip: the
+// window's slots (at most 96 a day), its day and edge cells, the deltas not
+// folded yet, the store's events, and — only when the window contains now —
+// the coupons expiring in the rest of the current slot.
 func (s *Service) Compute(ctx context.Context, storeID int64, w Window, now time.Time) (Dashboard, error) {
 	a, b := w.From(), w.To()
 	d1, d2 := wholeDays(a, b)
 	cur := now.Truncate(Slot) // Unix-aligned; Slot divides a day
 	straddle := !now.Before(a) && now.Before(b)
 
+	// One REPEATABLE READ snapshot for all five reads (a fold committing
+	// between the cells and the pending deltas would otherwise be counted
+	// twice or not at all), opened and closed inside the batch so the
+	// whole read is one round trip. On an error the server skips the rest,
+	// COMMIT included, and the pool discards the connection.
 	batch := &pgx.Batch{}
+	batch.Queue(`BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY`)
 	var slots []slotCounts
 	// Folded slots and unfolded deltas. A fold moves rows between the two
-	// in one transaction, and all of this reads one snapshot, so each
-	// change is seen exactly once. PK and (store_id, slot) range scans; no
+	// in one transaction and this reads one snapshot, so each change is
+	// seen exactly once. PK and (store_id, slot) range scans; no
 	// GROUP BY: every number is a sum, so Go adds the rows into buckets
 	// as they stream (a slot may come twice: folded and pending).
 	batch.Queue(`
@@ -235,13 +240,8 @@ func (s *Service) Compute(ctx context.Context, storeID int64, w Window, now time
 			WHERE status = 'ISSUED' AND expires_at > $2 AND expires_at < $3 AND store_id = $1`,
 			storeID, now, cur.Add(Slot)).QueryRow(func(r pgx.Row) error { return r.Scan(&notYetExpired) })
 	}
-	// One REPEATABLE READ snapshot for all five: a fold committing between
-	// the cells and the pending deltas would otherwise be counted twice or
-	// not at all.
-	err := pgx.BeginTxFunc(ctx, s.db, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
-		return tx.SendBatch(ctx, batch).Close()
-	})
-	if err != nil {
+	batch.Queue(`COMMIT`)
+	if err := s.db.SendBatch(ctx, batch).Close(); err != nil {
 		return Dashboard{}, fmt.Errorf("read dashboard rollups of store %d: %w", storeID, err)
 	}
 
