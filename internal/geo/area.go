@@ -152,7 +152,7 @@ func (s *Service) areaEvents(ctx context.Context, tx pgx.Tx, areas []Area, now t
 	out := make(map[int64][]int64, len(areas))
 	for _, r := range all {
 		left := r.left
-		if g, ok := stock[r.event]; ok {
+		if g, ok := stock[r.event]; ok && g != noGate {
 			left = g
 		}
 		if left > 0 && len(out[r.area]) < maxAreaEvents {

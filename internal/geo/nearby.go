@@ -1,6 +1,7 @@
 package geo
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -195,20 +196,19 @@ type candidate struct {
 	events []cachedEvent // those issuable now by the index's knowledge
 }
 
+// less orders candidates nearest first, ties by store id.
 func less(a, b *candidate) int {
-	if a.d != b.d {
-		if a.d < b.d {
-			return -1
-		}
-		return 1
+	if c := cmp.Compare(a.d, b.d); c != 0 {
+		return c
 	}
-	return int(a.id - b.id)
+	return cmp.Compare(a.id, b.id)
 }
 
 // nearbyRedis answers from the index. Redis finds candidates on its
-// sphere; the exact geodesic distance (Distance, what PostGIS computes)
-// decides membership and order. Redis' circle is a little larger than the
-// asked one, and the answer is accepted only once it is provably complete:
+// sphere; the exact geodesic distance (DistancePostGIS, what PostGIS
+// computes) decides membership and order. Redis' circle is a little
+// larger than the asked one, and the answer is accepted only once it is
+// provably complete:
 // every store Redis has not returned is farther, geodesically, than every
 // store in the answer (the bounds above). Otherwise it searches again,
 // wider and with a larger count.
@@ -293,9 +293,10 @@ func (s *Service) nearbyRedis(ctx context.Context, q Query, now time.Time) (Near
 
 // accept walks the candidates in order, asks the issuance gate for the
 // stock of their events (in chunks, only as far as needed; not at all when
-// stock is nil) and keeps the stores with an event left, up to limit. It reports whether the answer
-// is complete: limit stores found, all nearer than safe, or every
-// candidate nearer than safe taken and nothing beyond it to miss.
+// stock is nil) and keeps the stores with an event left, up to limit. It
+// reports whether the answer is complete: limit stores found, all nearer
+// than safe, or every candidate nearer than safe taken and nothing beyond
+// it to miss.
 func (s *Service) accept(ctx context.Context, cands []candidate, safe float64, limit int, stock map[int64]int) ([]NearbyItem, bool, error) {
 	items := make([]NearbyItem, 0, min(limit, len(cands)))
 	next := 0 // first candidate whose stock is not yet known
@@ -332,8 +333,12 @@ func (s *Service) accept(ctx context.Context, cands []candidate, safe float64, l
 	return items, math.IsInf(safe, 1), nil
 }
 
+// noGate marks an event the gate was asked about and does not know.
+const noGate = -1
+
 // lookupStock adds the gate's stock of ids to stock. Events without a gate
-// are absent from the gate's answer; they keep PostgreSQL's count.
+// are absent from the gate's answer; they keep PostgreSQL's count (and are
+// marked noGate so that they are not asked about again).
 func (s *Service) lookupStock(ctx context.Context, ids []int64, stock map[int64]int) error {
 	if len(ids) == 0 {
 		return nil
@@ -342,7 +347,11 @@ func (s *Service) lookupStock(ctx context.Context, ids []int64, stock map[int64]
 	if err != nil {
 		return fmt.Errorf("read stock: %w", err)
 	}
-	for id, n := range got {
+	for _, id := range ids {
+		n, ok := got[id]
+		if !ok {
+			n = noGate
+		}
 		stock[id] = n
 	}
 	return nil
@@ -462,7 +471,7 @@ func item(c *candidate, stock map[int64]int) NearbyItem {
 	}
 	for _, e := range c.events {
 		left := e.remaining
-		if g, ok := stock[e.id]; ok {
+		if g, ok := stock[e.id]; ok && g != noGate {
 			left = g
 		}
 		if left > 0 {

@@ -6,9 +6,10 @@ import (
 	"math"
 )
 
-// summary is what the Redis index keeps per store: everything a nearby
-// answer shows about the store and its events, so that one GEOSEARCH and
-// one HMGET (one Lua call) answer a request without PostgreSQL.
+// summary is what the Redis index keeps per store, inside its GEO member:
+// everything a nearby answer shows about the store and its events, so that
+// GEOSEARCH alone (one Lua call) finds a request's stores without
+// PostgreSQL.
 //
 // It holds the events that may become issuable without anyone telling us:
 // ACTIVE, window not yet over, stock left when it was written. Whether an

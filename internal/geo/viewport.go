@@ -294,7 +294,7 @@ func (s *Service) withCoupons(ctx context.Context, stores []StoreBrief, now time
 	}
 	for _, e := range evs {
 		left := e.left
-		if g, ok := stock[e.id]; ok {
+		if g, ok := stock[e.id]; ok && g != noGate {
 			left = g
 		}
 		if left > 0 {
