@@ -147,12 +147,15 @@ func TestReportLocation(t *testing.T) {
 	assert.Empty(t, a.Nearby.Items)
 
 	t.Run("bad input", func(t *testing.T) {
+		system, _, err := e.tokens.IssueSystem(time.Minute)
+		require.NoError(t, err)
 		tests := []struct {
 			token, body string
 			status      int
 			code        string
 		}{
 			{"", `{"lat":37.5563,"lng":126.9236}`, http.StatusUnauthorized, "UNAUTHENTICATED"},
+			{system, `{"lat":37.5563,"lng":126.9236}`, http.StatusForbidden, "FORBIDDEN"}, // a service is nowhere
 			{tok, `{"lat":91,"lng":126.9236}`, http.StatusBadRequest, "INVALID_LOCATION"},
 			{tok, `{"lat":37.5}`, http.StatusBadRequest, "INVALID_LOCATION"},
 			{tok, `{"lat":"37.5","lng":126.9}`, http.StatusBadRequest, "INVALID_LOCATION"},
