@@ -71,6 +71,7 @@ func run() error {
 	limit := flag.Int("limit", 0, "limit of every request (0: the API default, 20)")
 	checks := flag.Int("check", 500, "random questions both paths must answer identically before the load")
 	reuse := flag.Bool("reuse", false, "keep the stores of a previous run (same -stores)")
+	redisAddr := flag.String("redis", "127.0.0.1:6379", "Redis address (database 12 is flushed)")
 	probe := flag.Int("probe", 0, "only measure: this many sequential nearby calls on the service (no HTTP), Redis CPU per call")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the Redis path's run to this file")
 	flag.Parse()
@@ -87,7 +88,7 @@ func run() error {
 		return err
 	}
 	defer pool.Close()
-	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379", DB: 12, PoolSize: 256})
+	rdb := redis.NewClient(&redis.Options{Addr: *redisAddr, DB: 12, PoolSize: 256})
 	defer rdb.Close()
 	if err := rdb.FlushDB(ctx).Err(); err != nil {
 		return err
@@ -155,6 +156,7 @@ func run() error {
 			name string
 			s    *geo.Service
 		}{{"redis", hot}, {"redis, warm hints", hot}} {
+			rdb.ConfigResetStat(ctx)
 			r0, g0, t0 := redisCPU(ctx, rdb), processCPU(), time.Now()
 			for i := range *probe {
 				q, _ := geo.NewQuery(points[i%len(points)], float64(*radius), "", *limit)
@@ -165,6 +167,14 @@ func run() error {
 			n := float64(*probe)
 			fmt.Printf("%-20s Redis CPU %.1f µs/call, Go CPU %.1f µs/call, wall %.1f µs/call\n", svc.name,
 				float64((redisCPU(ctx, rdb)-r0).Microseconds())/n, float64((processCPU()-g0).Microseconds())/n, float64(time.Since(t0).Microseconds())/n)
+			stats, _ := rdb.Info(ctx, "commandstats").Result()
+			for _, line := range strings.Split(stats, "\n") {
+				if k, v, ok := strings.Cut(strings.TrimSpace(line), ":"); ok && strings.HasPrefix(k, "cmdstat_") {
+					var calls, usec int
+					fmt.Sscanf(v, "calls=%d,usec=%d", &calls, &usec)
+					fmt.Printf("    %-22s %6.2f calls/answer %8.1f µs/answer\n", strings.TrimPrefix(k, "cmdstat_"), float64(calls)/n, float64(usec)/n)
+				}
+			}
 		}
 		return nil
 	}

@@ -130,39 +130,6 @@ end
 return written
 `)
 
-// searchScript is the hot path's single round trip: GEOSEARCH, widening
-// the circle from ARGV[3] up to ARGV[5] until it holds ARGV[4] stores
-// (each step sized by the density the last one saw). KEYS = the GEO set,
-// the summary hash. ARGV = lng, lat, first radius, count, last radius
-// (metres). Returns nil when the index is missing, else {radius searched,
-// member1, dist1, member2, dist2, ...} nearest first.
-var searchScript = redis.NewScript(`
-if redis.call('HEXISTS', KEYS[2], '_') == 0 or redis.call('EXISTS', KEYS[1]) == 0 then
-  return false
-end
-local r = tonumber(ARGV[3])
-local count = tonumber(ARGV[4])
-local last = tonumber(ARGV[5])
-local hits
-while true do
-  hits = redis.call('GEOSEARCH', KEYS[1], 'FROMLONLAT', ARGV[1], ARGV[2], 'BYRADIUS', r, 'm', 'ASC', 'COUNT', count, 'WITHDIST')
-  local n = #hits
-  if n >= count or r >= last then break end
-  -- Grow to where count stores should be at the density just seen
-  -- (area grows with r squared), a little more to avoid a third try,
-  -- at most 4× at a time.
-  local grow = 4
-  if n > 0 then grow = math.min(4, math.max(1.3, math.sqrt(count / n) * 1.2)) end
-  r = math.min(r * grow, last)
-end
-local out = {string.format('%.17g', r)}
-for _, h in ipairs(hits) do
-  out[#out + 1] = h[1]
-  out[#out + 1] = h[2]
-end
-return out
-`)
-
 // indexRow is one (store, event) row read from PostgreSQL for the index.
 // The event columns are NULL for a store with nothing to index.
 type indexRow struct {

@@ -8,7 +8,7 @@ import (
 
 // summary is what the Redis index keeps per store, inside its GEO member:
 // everything a nearby answer shows about the store and its events, so that
-// GEOSEARCH alone (one Lua call) finds a request's stores without
+// GEOSEARCH alone (one round trip) finds a request's stores without
 // PostgreSQL.
 //
 // It holds the events that may become issuable without anyone telling us:
