@@ -18,6 +18,7 @@ require (
 	github.com/rabbitmq/amqp091-go v1.16.0
 	github.com/redis/go-redis/v9 v9.23.0
 	github.com/stretchr/testify v1.12.1
+	github.com/tidwall/geodesic v1.52.3
 	github.com/twpayne/go-geom v1.7.0
 	golang.org/x/crypto v0.58.0
 	golang.org/x/sync v0.24.0
