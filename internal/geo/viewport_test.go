@@ -234,6 +234,22 @@ func TestViewportHTTP(t *testing.T) {
 		}
 	})
 
+	t.Run("category", func(t *testing.T) {
+		r := e.do(t, http.MethodGet, "/api/v1/stores?bbox=126.91,37.55,126.94,37.56&zoom=16&category=BAR", "", "", nil)
+		require.Equal(t, http.StatusOK, r.status, "%s", r)
+		var v geo.Viewport
+		require.NoError(t, json.Unmarshal(r.body, &v))
+		require.Len(t, v.Items, 1)
+		assert.Equal(t, b.ID, v.Items[0].ID)
+		// Clustered too: the grid counts only that category.
+		r = e.do(t, http.MethodGet, "/api/v1/stores?bbox=126.91,37.55,126.94,37.56&zoom=3&category=FOOD", "", "", nil)
+		require.Equal(t, http.StatusOK, r.status, "%s", r)
+		require.NoError(t, json.Unmarshal(r.body, &v))
+		assert.True(t, v.Clustered)
+		require.Len(t, v.Items, 1, "a cell of one is its store")
+		assert.Equal(t, c.ID, v.Items[0].ID)
+	})
+
 	t.Run("bad input", func(t *testing.T) {
 		tests := []struct{ query, code string }{
 			{"", "INVALID_BBOX"},
