@@ -17,7 +17,13 @@ import (
 // it. Each API instance learns its own from its own answers.
 type densityHints struct {
 	m sync.Map // hintKey → *atomic.Uint64 (float64 bits: stores per m²)
+	n atomic.Int64
 }
+
+// maxHints bounds the memory hints take (a few MiB) whatever points
+// clients send: a city has a few thousand cells; past the bound, new cells
+// start from the default radius.
+const maxHints = 50_000
 
 const hintCellDeg = 0.01 // ~1.1 km of latitude
 
@@ -62,7 +68,14 @@ func (h *densityHints) observe(p Point, category string, count, hits int, search
 	k := keyOf(p, category)
 	v, ok := h.m.Load(k)
 	if !ok {
-		v, _ = h.m.LoadOrStore(k, new(atomic.Uint64))
+		if h.n.Load() >= maxHints {
+			return
+		}
+		var loaded bool
+		v, loaded = h.m.LoadOrStore(k, new(atomic.Uint64))
+		if !loaded {
+			h.n.Add(1)
+		}
 	}
 	a := v.(*atomic.Uint64)
 	old := math.Float64frombits(a.Load())

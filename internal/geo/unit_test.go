@@ -137,6 +137,12 @@ func TestDensityHints(t *testing.T) {
 	// circle grows.
 	h.observe(p, "BAR", 27, 0, 50, 50)
 	assert.Greater(t, h.firstRadius(p, "BAR", 27, 50, 1009), 100.0)
+
+	// Points from all over the world cannot grow the hints without bound.
+	for i := range maxHints + 1000 {
+		h.observe(Point{Lat: float64(i%170) - 85, Lng: float64(i/170)*0.01 - 180}, "", 27, 27, 100, 50)
+	}
+	assert.Equal(t, int64(maxHints), h.n.Load())
 }
 
 func TestSplitMember(t *testing.T) {
