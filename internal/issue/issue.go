@@ -83,10 +83,10 @@ var (
 	ErrBusy           = derrors.New(derrors.Unavailable, "ISSUE_BUSY", "issuance is briefly unavailable; retry")
 )
 
-// Stores is what issuance needs of the store domain.
+// Stores is what issuance needs of the store domain: who may change a
+// store's events and redeem its coupons.
 type Stores interface {
 	Authorize(ctx context.Context, p auth.Principal, id int64) (store.Store, error)
-	Get(ctx context.Context, id int64) (store.Store, error)
 }
 
 // EventListener hears about event changes after they commit (the geo
