@@ -5,7 +5,8 @@
 //	go run ./bench/search -out docs/bench/search.md
 //
 // The corpus is corpus.Generate(100000, 1) in a scratch database
-// (cptest_bench_search) indexed behind the alias couponpop-bench-search;
+// (cptest_bench_search) indexed behind the alias couponpop-bench-search-int8
+// (-float32: couponpop-bench-search-float32);
 // both are kept between runs and rebuilt only when missing, incomplete or
 // asked for (-rebuild), because building them takes minutes.
 //
@@ -73,11 +74,17 @@ func main() {
 type config struct {
 	docs, users, real, rounds int
 	duration, warmup, think   time.Duration
-	rebuild                   bool
+	rebuild, float32          bool
 	out, queries              string
 }
 
-const alias = "couponpop-bench-search"
+// alias is the benchmark index's alias (its own per vector encoding).
+func (c config) alias() string {
+	if c.float32 {
+		return "couponpop-bench-search-float32"
+	}
+	return "couponpop-bench-search-int8"
+}
 
 func run(ctx context.Context, args []string, stdout io.Writer) error {
 	var c config
@@ -89,6 +96,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.DurationVar(&c.duration, "duration", 10*time.Second, "measured time per mode per round")
 	fs.DurationVar(&c.warmup, "warmup", 5*time.Second, "unmeasured time per mode before the first round")
 	fs.DurationVar(&c.think, "think", 500*time.Millisecond, "mean think time (exponential) of the second, realistic phase")
+	fs.BoolVar(&c.float32, "float32", false, "unquantized float32 vectors in the graph instead of int8 (its own index)")
 	fs.BoolVar(&c.rebuild, "rebuild", false, "rebuild the database and the index even if they look complete")
 	fs.StringVar(&c.out, "out", "", "write the markdown report here too")
 	fs.StringVar(&c.queries, "queries", "testdata/search/queries.json", "labelled queries (part of the query mix)")
@@ -138,7 +146,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		mode search.Mode
 		svc  *search.Service
 	}
-	opts := search.Options{Alias: alias}
+	opts := search.Options{Alias: c.alias()}
 	modes := []mode{
 		{"bm25", search.BM25, search.NewService(osc, cached, db, opts)},
 		{"knn", search.KNN, search.NewService(osc, cached, db, opts)},
@@ -226,44 +234,51 @@ func prepare(ctx context.Context, c config, osc *opensearch.Client, vc *corpus.V
 	if err != nil {
 		return nil, "", err
 	}
+	var db *pgxpool.Pool
+	var built []string
 	if !c.rebuild {
-		if db, err := postgres.Open(ctx, dsn, 16); err == nil {
+		if db, err = postgres.Open(ctx, dsn, 16); err == nil {
 			var n int
-			if err := db.QueryRow(ctx, `SELECT count(*) FROM stores WHERE deleted_at IS NULL`).Scan(&n); err == nil && n == c.docs && indexCount(ctx, osc) == c.docs {
-				fmt.Fprintf(stdout, "reusing %d stores in cptest_bench_search and %s\n", n, alias)
-				return db, "", nil
+			if err := db.QueryRow(ctx, `SELECT count(*) FROM stores WHERE deleted_at IS NULL`).Scan(&n); err != nil || n != c.docs {
+				db.Close()
+				db = nil
 			}
-			db.Close()
 		}
 	}
-	start := time.Now()
-	if dsn, err = pgtest.Create(ctx, "bench_search"); err != nil {
-		return nil, "", err
+	if db == nil {
+		start := time.Now()
+		if dsn, err = pgtest.Create(ctx, "bench_search"); err != nil {
+			return nil, "", err
+		}
+		if db, err = postgres.Open(ctx, dsn, 16); err != nil {
+			return nil, "", err
+		}
+		if err := postgres.Migrate(ctx, db, 0); err != nil {
+			db.Close()
+			return nil, "", err
+		}
+		fmt.Fprintf(stdout, "loading %d stores into PostgreSQL…\n", c.docs)
+		if _, err := corpus.Load(ctx, db, corpus.Generate(c.docs, corpus.RelevanceSeed), time.Now()); err != nil {
+			db.Close()
+			return nil, "", err
+		}
+		built = append(built, fmt.Sprintf("%d stores loaded into PostgreSQL in %s", c.docs, time.Since(start).Round(time.Second)))
 	}
-	db, err := postgres.Open(ctx, dsn, 16)
-	if err != nil {
-		return nil, "", err
+	if len(built) == 0 && !c.rebuild && indexCount(ctx, osc, c.alias()) == c.docs {
+		fmt.Fprintf(stdout, "reusing %d stores in cptest_bench_search and %s\n", c.docs, c.alias())
+		return db, "", nil
 	}
-	if err := postgres.Migrate(ctx, db, 0); err != nil {
-		db.Close()
-		return nil, "", err
-	}
-	fmt.Fprintf(stdout, "loading %d stores into PostgreSQL…\n", c.docs)
-	if _, err := corpus.Load(ctx, db, corpus.Generate(c.docs, corpus.RelevanceSeed), time.Now()); err != nil {
-		db.Close()
-		return nil, "", err
-	}
-	loaded := time.Since(start)
-	fmt.Fprintf(stdout, "indexing (%d real vectors, the rest synthesized)…\n", c.real)
-	ix := search.NewIndexer(db, osc, &synth{real: vc, want: c.real}, search.IndexerOptions{Alias: alias})
+	fmt.Fprintf(stdout, "indexing into %s (%d real vectors, the rest synthesized)…\n", c.alias(), c.real)
+	ix := search.NewIndexer(db, osc, &synth{real: vc, want: c.real}, search.IndexerOptions{Alias: c.alias(), Float32: c.float32})
 	ix.PageSize = 500
 	st, err := ix.Reindex(ctx)
 	if err != nil {
 		db.Close()
 		return nil, "", err
 	}
-	return db, fmt.Sprintf("Built this run: %d stores loaded into PostgreSQL in %s; full reindex (PostgreSQL → vectors → bulk → HNSW → force merge → alias swap) in %s, of which the merge to one segment %s.",
-		c.docs, loaded.Round(time.Second), st.Took.Round(time.Second), st.Merge.Round(time.Second)), nil
+	built = append(built, fmt.Sprintf("full reindex (PostgreSQL → vectors → bulk → HNSW → force merge → alias swap) in %s, of which the merge to one segment %s",
+		st.Took.Round(time.Second), st.Merge.Round(time.Second)))
+	return db, "Built this run: " + strings.Join(built, "; ") + ".", nil
 }
 
 // benchURL is the scratch database's URL (pgtest's naming) without
@@ -277,7 +292,7 @@ func benchURL(name string) (string, error) {
 	return u.String(), nil
 }
 
-func indexCount(ctx context.Context, osc *opensearch.Client) int {
+func indexCount(ctx context.Context, osc *opensearch.Client, alias string) int {
 	resp, err := opensearchapi.CountRequest{Index: []string{alias}}.Do(ctx, osc)
 	if err != nil {
 		return -1

@@ -23,12 +23,13 @@ import (
 // Indexer writes PostgreSQL's stores into OpenSearch: single stores as they
 // change (Sync) and everything at once into a fresh index (Reindex).
 type Indexer struct {
-	db    *pgxpool.Pool
-	os    *opensearch.Client
-	emb   Embedder
-	alias string
-	ko    Korean
-	log   *slog.Logger
+	db      *pgxpool.Pool
+	os      *opensearch.Client
+	emb     Embedder
+	alias   string
+	ko      Korean
+	float32 bool
+	log     *slog.Logger
 	// PageSize is the number of stores per page of a full reindex: one SQL
 	// query, one embeddings call sequence and one bulk request each.
 	PageSize int
@@ -48,7 +49,10 @@ type Indexer struct {
 type IndexerOptions struct {
 	Alias  string // DefaultAlias
 	Korean Korean // Nori
-	Log    *slog.Logger
+	// Float32 keeps full-precision vectors in the HNSW graph; by default
+	// they are scalar-quantized to int8 (see hnswParameters).
+	Float32 bool
+	Log     *slog.Logger
 }
 
 // NewIndexer returns an Indexer.
@@ -62,7 +66,7 @@ func NewIndexer(db *pgxpool.Pool, os *opensearch.Client, emb Embedder, o Indexer
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
-	return &Indexer{db: db, os: os, emb: emb, alias: o.Alias, ko: o.Korean, log: o.Log,
+	return &Indexer{db: db, os: os, emb: emb, alias: o.Alias, ko: o.Korean, float32: o.Float32, log: o.Log,
 		PageSize: 256, SyncEmbedTimeout: 800 * time.Millisecond}
 }
 
@@ -396,7 +400,7 @@ func (ix *Indexer) liveMeta(ctx context.Context) (indexMeta, error) {
 }
 
 func (ix *Indexer) createIndex(ctx context.Context, name, refresh string) error {
-	body := indexBody(ix.ko, map[string]any{
+	body := indexBody(ix.ko, ix.float32, map[string]any{
 		"mapping_version": MappingVersion,
 		"embedder":        ix.emb.Name(),
 		"korean":          string(ix.ko),

@@ -88,6 +88,8 @@ func TestMapping(t *testing.T) {
 		assert.Equal(t, "hnsw", method["name"])
 		assert.Equal(t, "lucene", method["engine"])
 		assert.Equal(t, "cosinesimil", method["space_type"])
+		params := method["parameters"].(map[string]any)
+		assert.Equal(t, "sq", params["encoder"].(map[string]any)["name"], "int8-quantized graph")
 		assert.Equal(t, "geo_point", props["location"]["type"])
 		assert.Equal(t, "korean", props["name"]["analyzer"])
 		fields := props["name"]["fields"].(map[string]any)

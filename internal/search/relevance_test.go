@@ -16,6 +16,9 @@ import (
 	"github.com/couponpop/couponpop/internal/search/corpus"
 )
 
+// float32Nori names the index with unquantized vectors in the tables.
+const float32Nori search.Korean = "nori, float32 vectors"
+
 // metrics are the mean relevance of one configuration over the query set.
 type metrics struct {
 	NDCG10, Recall20 float64
@@ -125,8 +128,14 @@ func TestRelevance(t *testing.T) {
 	}
 
 	aliases := map[search.Korean]string{}
-	for _, ko := range []search.Korean{search.Nori, search.CJKBigram} {
-		ix := search.NewIndexer(db, testOS, testEmb, search.IndexerOptions{Alias: runPrefix + "rel-" + string(ko), Korean: ko})
+	// Three indexes of the same stores and vectors: Nori (shipped), the
+	// cjk_bigram fallback, and Nori with unquantized float32 vectors.
+	for _, ko := range []search.Korean{search.Nori, search.CJKBigram, float32Nori} {
+		o := search.IndexerOptions{Alias: runPrefix + "rel-" + string(ko), Korean: ko}
+		if ko == float32Nori {
+			o.Alias, o.Korean, o.Float32 = runPrefix+"rel-nori-float32", search.Nori, true
+		}
+		ix := search.NewIndexer(db, testOS, testEmb, o)
 		st, err := ix.Reindex(ctx)
 		require.NoError(t, err)
 		require.Equal(t, len(stores), st.Docs)
@@ -163,7 +172,7 @@ func TestRelevance(t *testing.T) {
 
 	// The three modes, shipped defaults, both analyzers.
 	results := map[search.Korean]map[search.Mode]metrics{}
-	for _, ko := range []search.Korean{search.Nori, search.CJKBigram} {
+	for _, ko := range []search.Korean{search.Nori, search.CJKBigram, float32Nori} {
 		results[ko] = map[search.Mode]metrics{}
 		for _, mode := range []search.Mode{search.BM25, search.KNN, search.Hybrid} {
 			results[ko][mode] = evaluate(search.Options{Alias: aliases[ko]}, mode)
@@ -187,7 +196,7 @@ func TestRelevance(t *testing.T) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "\n%d queries, %d stores; recall@20 over grade ≥ 2\n\n", len(qs), len(stores))
 	b.WriteString(header("analyzer / mode"))
-	for _, ko := range []search.Korean{search.Nori, search.CJKBigram} {
+	for _, ko := range []search.Korean{search.Nori, search.CJKBigram, float32Nori} {
 		for _, mode := range []search.Mode{search.BM25, search.KNN, search.Hybrid} {
 			b.WriteString(row(string(ko)+" / "+string(mode), results[ko][mode]))
 		}
@@ -204,14 +213,14 @@ func TestRelevance(t *testing.T) {
 		{"rrf k=60", search.Options{Fusion: search.RRF}},
 		{"rrf k=20", search.Options{Fusion: search.RRF, RRFK: 20}},
 	}
-	for _, a := range []float64{0.2, 0.3, 0.4, 0.5, 0.6} {
+	for _, a := range []float64{0.1, 0.2, 0.3, 0.4, 0.5} {
 		variants = append(variants, variant{fmt.Sprintf("convex α=%.1f", a), search.Options{Fusion: search.Convex, Alpha: a}})
 	}
 	variants = append(variants,
-		variant{"default, windows 20 (bm25) / 20 (knn)", search.Options{Window: 20}},
+		variant{"default, windows 20 (bm25) / 20 (knn)", search.Options{Window: 20, KNNWindow: 20}},
 		variant{"default, windows 50 / 20", search.Options{Window: 50, KNNWindow: 20}},
-		variant{"default, windows 50 / 30", search.Options{Window: 50, KNNWindow: 30}},
-		variant{"default, windows 100 / 100", search.Options{Window: 100}},
+		variant{"default, windows 50 / 50", search.Options{Window: 50, KNNWindow: 50}},
+		variant{"default, windows 100 / 100", search.Options{Window: 100, KNNWindow: 100}},
 		variant{"default without issuable boost", search.Options{IssuableBoost: -1}})
 	for _, v := range variants {
 		v.o.Alias = aliases[search.Nori]
