@@ -63,6 +63,9 @@ func parseRequest(c *gin.Context) (Request, error) {
 	if r.Limit, err = httpapi.QueryInt(c, "limit", 20, 1, 50); err != nil {
 		return r, err
 	}
+	// A position is optional, but half of one is a client bug worth a 400
+	// (INVALID_LOCATION, like every other coordinate error), not a silent
+	// search without distances.
 	lat, lng := c.Query("lat"), c.Query("lng")
 	if lat != "" || lng != "" {
 		p, err := geo.ParsePoint(lat, lng)
@@ -77,6 +80,8 @@ func parseRequest(c *gin.Context) (Request, error) {
 			return r, derrors.Invalidf("radius_m", "must be a number of metres in (0, %d]", MaxRadiusM)
 		}
 		if r.Near == nil {
+			// A radius around nothing: refuse rather than ignore it, or
+			// the client would believe its results are local.
 			return r, derrors.Invalidf("radius_m", "needs lat and lng")
 		}
 		r.RadiusM = v
@@ -84,6 +89,8 @@ func parseRequest(c *gin.Context) (Request, error) {
 	return r, nil
 }
 
+// queryText is the trimmed q parameter. Limits are in characters, not
+// bytes: a Korean syllable is three bytes of UTF-8.
 func queryText(c *gin.Context, maxRunes int) (string, error) {
 	q := strings.TrimSpace(c.Query("q"))
 	if q == "" {

@@ -137,7 +137,9 @@ func (s *Syncer) session(ctx context.Context) error {
 	if err := s.declare(ch); err != nil {
 		return err
 	}
-	// Two batches in flight: the next fills while one is applied.
+	// Two batches in flight: the next fills while one is applied. Acks are
+	// cumulative (multiple=true on the last delivery of a batch), which is
+	// only right because each batch is acked or nacked whole, in order.
 	if err := ch.Qos(2*s.MaxBatch, 0, false); err != nil {
 		return fmt.Errorf("qos: %w", err)
 	}
@@ -236,6 +238,8 @@ func (s *Syncer) apply(ctx context.Context, batch []amqp.Delivery) error {
 			seen[p.StoreID] = true
 			stores = append(stores, p.StoreID)
 		case p.StoreID <= 0:
+			// An event message that names only the event (older
+			// producers): its store is looked up below, in one query.
 			orphanEvents = append(orphanEvents, p.EventID)
 		}
 	}
