@@ -17,6 +17,7 @@ import (
 	"github.com/couponpop/couponpop/internal/auth"
 	"github.com/couponpop/couponpop/internal/derrors"
 	"github.com/couponpop/couponpop/internal/geo"
+	"github.com/couponpop/couponpop/internal/outbox"
 )
 
 // Categories a store may have.
@@ -177,16 +178,23 @@ func (s *Service) Create(ctx context.Context, p auth.Principal, in Input) (Store
 	if in.Timezone != nil {
 		tz = *in.Timezone
 	}
-	rows, _ := s.db.Query(ctx, `
+	var st Store
+	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+		rows, _ := tx.Query(ctx, `
 		WITH ins AS (
 			INSERT INTO stores (owner_id, name, category, description, address, phone, timezone, location)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, ST_GeomFromEWKB($8)::geography)
 			RETURNING *
 		)`+strings.Replace(selectStore, "FROM stores", "FROM ins", 1),
-		p.MemberID, *in.Name, *in.Category, deref(in.Description), deref(in.Address), emptyNil(in.Phone), tz, pt.EWKB())
-	st, err := pgx.CollectExactlyOneRow(rows, scanStore)
+			p.MemberID, *in.Name, *in.Category, deref(in.Description), deref(in.Address), emptyNil(in.Phone), tz, pt.EWKB())
+		var err error
+		if st, err = pgx.CollectExactlyOneRow(rows, scanStore); err != nil {
+			return fmt.Errorf("insert store: %w", err)
+		}
+		return storeMessage(ctx, tx, outbox.StoreChanged, st.ID, st.UpdatedAt)
+	})
 	if err != nil {
-		return Store{}, fmt.Errorf("insert store: %w", err)
+		return Store{}, err
 	}
 	s.changed(ctx, st)
 	return st, nil
@@ -241,7 +249,9 @@ func (s *Service) Update(ctx context.Context, p auth.Principal, id int64, in Inp
 		pt, _ := geo.PointPtr(in.Lat, in.Lng)
 		wkb = pt.EWKB()
 	}
-	rows, _ := s.db.Query(ctx, `
+	var st Store
+	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+		rows, _ := tx.Query(ctx, `
 		WITH upd AS (
 			UPDATE stores SET
 				name        = coalesce($2, name),
@@ -255,13 +265,19 @@ func (s *Service) Update(ctx context.Context, p auth.Principal, id int64, in Inp
 			WHERE id = $1 AND deleted_at IS NULL
 			RETURNING *
 		)`+strings.Replace(selectStore, "FROM stores", "FROM upd", 1),
-		id, in.Name, in.Category, in.Description, in.Address, in.Phone, in.Timezone, wkb)
-	st, err := pgx.CollectExactlyOneRow(rows, scanStore)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return Store{}, ErrNotFound
-	}
+			id, in.Name, in.Category, in.Description, in.Address, in.Phone, in.Timezone, wkb)
+		var err error
+		st, err = pgx.CollectExactlyOneRow(rows, scanStore)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return ErrNotFound
+		}
+		if err != nil {
+			return fmt.Errorf("update store %d: %w", id, err)
+		}
+		return storeMessage(ctx, tx, outbox.StoreChanged, st.ID, st.UpdatedAt)
+	})
 	if err != nil {
-		return Store{}, fmt.Errorf("update store %d: %w", id, err)
+		return Store{}, err
 	}
 	s.changed(ctx, st)
 	return st, nil
@@ -272,12 +288,20 @@ func (s *Service) Delete(ctx context.Context, p auth.Principal, id int64) error 
 	if _, err := s.Authorize(ctx, p, id); err != nil {
 		return err
 	}
-	tag, err := s.db.Exec(ctx, `UPDATE stores SET deleted_at = now(), updated_at = now() WHERE id = $1 AND deleted_at IS NULL`, id)
+	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+		var at time.Time
+		err := tx.QueryRow(ctx, `UPDATE stores SET deleted_at = now(), updated_at = now()
+			WHERE id = $1 AND deleted_at IS NULL RETURNING updated_at`, id).Scan(&at)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return ErrNotFound
+		}
+		if err != nil {
+			return fmt.Errorf("delete store %d: %w", id, err)
+		}
+		return storeMessage(ctx, tx, outbox.StoreDeleted, id, at)
+	})
 	if err != nil {
-		return fmt.Errorf("delete store %d: %w", id, err)
-	}
-	if tag.RowsAffected() == 0 {
-		return ErrNotFound
+		return err
 	}
 	for _, l := range s.listeners {
 		if err := l.StoreDeleted(ctx, id); err != nil {
@@ -285,6 +309,17 @@ func (s *Service) Delete(ctx context.Context, p auth.Principal, id int64) error 
 		}
 	}
 	return nil
+}
+
+// storeMessage tells search (and anyone else) about a store change in the
+// change's own transaction; the trace id carries the change's time because
+// every edit is news.
+func storeMessage(ctx context.Context, tx pgx.Tx, kind string, id int64, at time.Time) error {
+	return outbox.Add(ctx, tx, outbox.Message{
+		Kind:    kind,
+		TraceID: fmt.Sprintf("%s:%d", outbox.TraceID(kind, id), at.UnixMicro()),
+		Payload: map[string]any{"store_id": id},
+	})
 }
 
 func (s *Service) changed(ctx context.Context, st Store) {

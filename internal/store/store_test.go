@@ -419,3 +419,30 @@ func TestCategories(t *testing.T) {
 	}
 	assert.False(t, store.ValidCategory("cafe"))
 }
+
+// Every change writes its outbox row in the change's own transaction, so
+// search hears about it within the relay's latency (each edit is its own
+// news: distinct trace ids).
+func TestChangesWriteOutbox(t *testing.T) {
+	e := newEnv(t)
+	owner := e.newCaller(t, auth.Owner)
+	st := e.createStore(t, owner)
+	r := e.do(t, owner, http.MethodPatch, fmt.Sprintf("/api/v1/stores/%d", st.ID), `{"name":"새 이름"}`)
+	require.Equal(t, http.StatusOK, r.status, "%s", r)
+	r = e.do(t, owner, http.MethodDelete, fmt.Sprintf("/api/v1/stores/%d", st.ID), "")
+	require.Equal(t, http.StatusNoContent, r.status, "%s", r)
+
+	rows, err := pool.Query(context.Background(), `
+		SELECT kind, count(DISTINCT trace_id) FROM outbox
+		WHERE (payload->>'store_id')::bigint = $1 GROUP BY kind ORDER BY kind`, st.ID)
+	require.NoError(t, err)
+	got := map[string]int{}
+	for rows.Next() {
+		var kind string
+		var n int
+		require.NoError(t, rows.Scan(&kind, &n))
+		got[kind] = n
+	}
+	require.NoError(t, rows.Err())
+	assert.Equal(t, map[string]int{"STORE_CHANGED": 2, "STORE_DELETED": 1}, got)
+}
