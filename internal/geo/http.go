@@ -89,11 +89,6 @@ func Routes(api *gin.RouterGroup, s *httpapi.Server, svc *Service) {
 		if err != nil {
 			return err
 		}
-		loc, err := svc.ReportLocation(c.Request.Context(), p.MemberID, at)
-		if err != nil {
-			return err
-		}
-		c.JSON(http.StatusOK, loc)
-		return nil
+		return httpapi.Reply(c, http.StatusOK)(svc.ReportLocation(c.Request.Context(), p.MemberID, at))
 	}))
 }

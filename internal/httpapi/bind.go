@@ -122,3 +122,17 @@ func QueryInt(c *gin.Context, name string, def, min, max int) (int, error) {
 	}
 	return v, nil
 }
+
+// Reply returns a function that writes a service call's result as JSON with
+// status, or passes its error on, so a handler ends in one line:
+//
+//	return httpapi.Reply(c, http.StatusOK)(svc.GetEvent(ctx, id))
+func Reply(c *gin.Context, status int) func(any, error) error {
+	return func(v any, err error) error {
+		if err != nil {
+			return err
+		}
+		c.JSON(status, v)
+		return nil
+	}
+}

@@ -28,12 +28,7 @@ func Routes(api *gin.RouterGroup, s *httpapi.Server, svc *Service) {
 		if err := httpapi.Bind(c, &in); err != nil {
 			return err
 		}
-		ev, err := svc.CreateEvent(c.Request.Context(), p, storeID, in)
-		if err != nil {
-			return err
-		}
-		c.JSON(http.StatusCreated, ev)
-		return nil
+		return httpapi.Reply(c, http.StatusCreated)(svc.CreateEvent(c.Request.Context(), p, storeID, in))
 	}))
 	api.GET("/stores/:id/coupon-events", s.H(func(c *gin.Context) error {
 		storeID, err := httpapi.ParamID(c, "id")
@@ -68,12 +63,7 @@ func Routes(api *gin.RouterGroup, s *httpapi.Server, svc *Service) {
 		if err != nil {
 			return ErrEventNotFound
 		}
-		ev, err := svc.GetEvent(c.Request.Context(), id)
-		if err != nil {
-			return err
-		}
-		c.JSON(http.StatusOK, ev)
-		return nil
+		return httpapi.Reply(c, http.StatusOK)(svc.GetEvent(c.Request.Context(), id))
 	}))
 	api.PATCH("/coupon-events/:id", s.H(func(c *gin.Context) error {
 		p, err := auth.Require(c, auth.Owner, auth.Admin)
@@ -88,12 +78,7 @@ func Routes(api *gin.RouterGroup, s *httpapi.Server, svc *Service) {
 		if err := httpapi.Bind(c, &in); err != nil {
 			return err
 		}
-		ev, err := svc.PatchEvent(c.Request.Context(), p, id, in)
-		if err != nil {
-			return err
-		}
-		c.JSON(http.StatusOK, ev)
-		return nil
+		return httpapi.Reply(c, http.StatusOK)(svc.PatchEvent(c.Request.Context(), p, id, in))
 	}))
 	for path, to := range map[string]string{"suspend": Suspended, "resume": Active} {
 		api.POST("/coupon-events/:id/"+path, s.H(func(c *gin.Context) error {
@@ -105,12 +90,7 @@ func Routes(api *gin.RouterGroup, s *httpapi.Server, svc *Service) {
 			if err != nil {
 				return ErrEventNotFound
 			}
-			ev, err := svc.SetStatus(c.Request.Context(), p, id, to)
-			if err != nil {
-				return err
-			}
-			c.JSON(http.StatusOK, ev)
-			return nil
+			return httpapi.Reply(c, http.StatusOK)(svc.SetStatus(c.Request.Context(), p, id, to))
 		}))
 	}
 	api.POST("/coupon-events/:id/issue", s.H(func(c *gin.Context) error { return issueHandler(c, s, svc) }))
@@ -124,12 +104,7 @@ func Routes(api *gin.RouterGroup, s *httpapi.Server, svc *Service) {
 		if err != nil {
 			return err
 		}
-		page, err := svc.ListMine(c.Request.Context(), p.MemberID, c.Query("status"), c.Query("cursor"), limit)
-		if err != nil {
-			return err
-		}
-		c.JSON(http.StatusOK, page)
-		return nil
+		return httpapi.Reply(c, http.StatusOK)(svc.ListMine(c.Request.Context(), p.MemberID, c.Query("status"), c.Query("cursor"), limit))
 	}))
 	api.GET("/coupons/:id/qr", s.H(func(c *gin.Context) error {
 		p, err := auth.Require(c)
@@ -140,12 +115,7 @@ func Routes(api *gin.RouterGroup, s *httpapi.Server, svc *Service) {
 		if err != nil {
 			return ErrCouponNotFound
 		}
-		qr, err := svc.NewQR(c.Request.Context(), p.MemberID, id)
-		if err != nil {
-			return err
-		}
-		c.JSON(http.StatusOK, qr)
-		return nil
+		return httpapi.Reply(c, http.StatusOK)(svc.NewQR(c.Request.Context(), p.MemberID, id))
 	}))
 	api.POST("/coupons/redeem", s.H(func(c *gin.Context) error {
 		p, err := auth.Require(c)
@@ -159,12 +129,7 @@ func Routes(api *gin.RouterGroup, s *httpapi.Server, svc *Service) {
 		if err := httpapi.Bind(c, &in); err != nil {
 			return err
 		}
-		cp, err := svc.Redeem(c.Request.Context(), p, in.Code, in.QRToken)
-		if err != nil {
-			return err
-		}
-		c.JSON(http.StatusOK, cp)
-		return nil
+		return httpapi.Reply(c, http.StatusOK)(svc.Redeem(c.Request.Context(), p, in.Code, in.QRToken))
 	}))
 	api.POST("/coupons/:id/cancel-use", s.H(func(c *gin.Context) error {
 		p, err := auth.Require(c)
@@ -175,12 +140,7 @@ func Routes(api *gin.RouterGroup, s *httpapi.Server, svc *Service) {
 		if err != nil {
 			return ErrCouponNotFound
 		}
-		cp, err := svc.CancelUse(c.Request.Context(), p, id)
-		if err != nil {
-			return err
-		}
-		c.JSON(http.StatusOK, cp)
-		return nil
+		return httpapi.Reply(c, http.StatusOK)(svc.CancelUse(c.Request.Context(), p, id))
 	}))
 }
 
@@ -209,12 +169,7 @@ func issueHandler(c *gin.Context, s *httpapi.Server, svc *Service) error {
 	}
 	key := c.GetHeader("Idempotency-Key")
 	if key == "" {
-		cp, err := svc.Issue(c.Request.Context(), p, id, at)
-		if err != nil {
-			return err
-		}
-		c.JSON(http.StatusCreated, cp)
-		return nil
+		return httpapi.Reply(c, http.StatusCreated)(svc.Issue(c.Request.Context(), p, id, at))
 	}
 	if err := ValidIdemKey(key); err != nil {
 		return err

@@ -18,12 +18,7 @@ func Routes(api *gin.RouterGroup, s *httpapi.Server, svc *Service) {
 		if err := httpapi.Bind(c, &in); err != nil {
 			return err
 		}
-		m, err := svc.Signup(c.Request.Context(), in)
-		if err != nil {
-			return err
-		}
-		c.JSON(http.StatusCreated, m)
-		return nil
+		return httpapi.Reply(c, http.StatusCreated)(svc.Signup(c.Request.Context(), in))
 	}))
 	api.POST("/auth/login", s.H(func(c *gin.Context) error {
 		var in struct {
@@ -33,12 +28,7 @@ func Routes(api *gin.RouterGroup, s *httpapi.Server, svc *Service) {
 		if err := httpapi.Bind(c, &in); err != nil {
 			return err
 		}
-		t, err := svc.Login(c.Request.Context(), in.Email, in.Password)
-		if err != nil {
-			return err
-		}
-		c.JSON(http.StatusOK, t)
-		return nil
+		return httpapi.Reply(c, http.StatusOK)(svc.Login(c.Request.Context(), in.Email, in.Password))
 	}))
 	api.POST("/auth/refresh", s.H(func(c *gin.Context) error {
 		var in struct {
@@ -47,12 +37,7 @@ func Routes(api *gin.RouterGroup, s *httpapi.Server, svc *Service) {
 		if err := httpapi.Bind(c, &in); err != nil {
 			return err
 		}
-		t, err := svc.Refresh(c.Request.Context(), in.RefreshToken)
-		if err != nil {
-			return err
-		}
-		c.JSON(http.StatusOK, t)
-		return nil
+		return httpapi.Reply(c, http.StatusOK)(svc.Refresh(c.Request.Context(), in.RefreshToken))
 	}))
 	api.POST("/auth/logout", s.H(func(c *gin.Context) error {
 		p, err := auth.Require(c)

@@ -113,12 +113,7 @@ func Routes(api *gin.RouterGroup, s *httpapi.Server, svc *Service) {
 		if err != nil {
 			return err
 		}
-		prefs, err := svc.Preferences(c.Request.Context(), p.MemberID)
-		if err != nil {
-			return err
-		}
-		c.JSON(http.StatusOK, prefs)
-		return nil
+		return httpapi.Reply(c, http.StatusOK)(svc.Preferences(c.Request.Context(), p.MemberID))
 	}))
 	api.PUT("/members/me/notification-preferences", s.H(func(c *gin.Context) error {
 		p, err := auth.Require(c)
@@ -129,11 +124,6 @@ func Routes(api *gin.RouterGroup, s *httpapi.Server, svc *Service) {
 		if err := httpapi.Bind(c, &in); err != nil {
 			return err
 		}
-		prefs, err := svc.SetPreferences(c.Request.Context(), p.MemberID, in)
-		if err != nil {
-			return err
-		}
-		c.JSON(http.StatusOK, prefs)
-		return nil
+		return httpapi.Reply(c, http.StatusOK)(svc.SetPreferences(c.Request.Context(), p.MemberID, in))
 	}))
 }

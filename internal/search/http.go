@@ -25,12 +25,7 @@ func Routes(api *gin.RouterGroup, s *httpapi.Server, svc *Service) {
 		if err != nil {
 			return err
 		}
-		res, err := svc.Search(c.Request.Context(), r)
-		if err != nil {
-			return err
-		}
-		c.JSON(http.StatusOK, res)
-		return nil
+		return httpapi.Reply(c, http.StatusOK)(svc.Search(c.Request.Context(), r))
 	}))
 	api.GET("/search/suggest", s.H(func(c *gin.Context) error {
 		q, err := queryText(c, 50)

@@ -21,24 +21,14 @@ func Routes(api *gin.RouterGroup, s *httpapi.Server, svc *Service) {
 		if err := httpapi.Bind(c, &in); err != nil {
 			return err
 		}
-		st, err := svc.Create(c.Request.Context(), p, in)
-		if err != nil {
-			return err
-		}
-		c.JSON(http.StatusCreated, st)
-		return nil
+		return httpapi.Reply(c, http.StatusCreated)(svc.Create(c.Request.Context(), p, in))
 	}))
 	api.GET("/stores/:id", s.H(func(c *gin.Context) error {
 		id, err := httpapi.ParamID(c, "id")
 		if err != nil {
 			return ErrNotFound
 		}
-		st, err := svc.Get(c.Request.Context(), id)
-		if err != nil {
-			return err
-		}
-		c.JSON(http.StatusOK, st)
-		return nil
+		return httpapi.Reply(c, http.StatusOK)(svc.Get(c.Request.Context(), id))
 	}))
 	api.PATCH("/stores/:id", s.H(func(c *gin.Context) error {
 		p, err := auth.Require(c)
@@ -53,12 +43,7 @@ func Routes(api *gin.RouterGroup, s *httpapi.Server, svc *Service) {
 		if err := httpapi.Bind(c, &in); err != nil {
 			return err
 		}
-		st, err := svc.Update(c.Request.Context(), p, id, in)
-		if err != nil {
-			return err
-		}
-		c.JSON(http.StatusOK, st)
-		return nil
+		return httpapi.Reply(c, http.StatusOK)(svc.Update(c.Request.Context(), p, id, in))
 	}))
 	api.DELETE("/stores/:id", s.H(func(c *gin.Context) error {
 		p, err := auth.Require(c)
